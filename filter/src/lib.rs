@@ -1,0 +1,20 @@
+//! Wafer: a ModSecurity-compatible web application firewall engine.
+//!
+//! The engine is a plain Rust library with no proxy-wasm types. The flow is
+//! SecLang text → [`seclang`] directives → [`rules::RuleSet`] (compiled once, shared) →
+//! [`transaction::Transaction`] per request, driven through phases 1–5. The proxy-wasm
+//! adapter (`adapter`, wasm32 only) maps host hooks onto that API and holds no rule logic.
+//!
+//! Names follow the ModSecurity reference manual so a rule author can grep for
+//! `urlDecodeUni` or `validateByteRange` and land on the implementation.
+
+pub mod body;
+pub mod operators;
+pub mod transformations;
+pub mod files;
+pub mod rules;
+pub mod transaction;
+
+pub use files::FileSet;
+pub use rules::{ConfigError, RuleSet};
+pub use transaction::{Action, Connection, Intervention, RuleMatch, Transaction};
