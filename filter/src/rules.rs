@@ -1,7 +1,23 @@
 //! The compiled rule set: everything expensive done once per configuration.
+//!
+//! [`RuleSet::compile`] reads directives ([`crate::seclang`]), applies engine settings,
+//! resolves `SecDefaultAction` per phase, compiles operators (regexes, `@pm` automata,
+//! data files), applies removals (`SecRuleRemoveBy*`) and target/action updates, and lays
+//! rules out per phase with their `SecMarker`s. The result is immutable and shared.
+//! Not here: evaluating rules (see [`crate::transaction`]).
 
-use crate::files::FileSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::sync::Arc;
+
+use regex::bytes::Regex;
+
+use crate::actions::{self, Actions, Disruptive};
+use crate::files::FileSet;
+use crate::macros::Template;
+use crate::operators::{self, Operator};
+use crate::seclang::{self, Directive};
+use crate::variables::{self, Target};
 
 /// A configuration error: where and what.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,15 +38,805 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+/// `SecRuleEngine`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngineMode {
+    /// Rules run and disruptive actions are carried out.
+    On,
+    /// Rules run and log; nothing is blocked.
+    DetectionOnly,
+    /// No rules run.
+    Off,
+}
+
+impl EngineMode {
+    /// Parses `On`, `Off`, `DetectionOnly` (case-insensitive).
+    pub fn parse(v: &str) -> Option<EngineMode> {
+        match v.to_ascii_lowercase().as_str() {
+            "on" => Some(EngineMode::On),
+            "off" => Some(EngineMode::Off),
+            "detectiononly" => Some(EngineMode::DetectionOnly),
+            _ => None,
+        }
+    }
+}
+
+/// `SecRequestBodyLimitAction` / `SecResponseBodyLimitAction`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitAction {
+    /// Refuse the transaction (413 for requests, 500 for responses).
+    Reject,
+    /// Inspect up to the limit and let the rest through uninspected.
+    ProcessPartial,
+}
+
+/// `SecAuditEngine`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditEngine {
+    /// Audit every transaction.
+    On,
+    /// Audit none.
+    Off,
+    /// Audit transactions with a logged match or a status matching
+    /// `SecAuditLogRelevantStatus`.
+    RelevantOnly,
+}
+
+impl AuditEngine {
+    /// Parses `On`, `Off`, `RelevantOnly`.
+    pub fn parse(v: &str) -> Option<AuditEngine> {
+        match v.to_ascii_lowercase().as_str() {
+            "on" => Some(AuditEngine::On),
+            "off" => Some(AuditEngine::Off),
+            "relevantonly" => Some(AuditEngine::RelevantOnly),
+            _ => None,
+        }
+    }
+}
+
+/// Engine settings from configuration directives.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `SecRuleEngine` (default `DetectionOnly`, as ModSecurity's default is `Off` only for
+    /// a missing directive in the recommended file; we default to `On`: see README).
+    pub engine: EngineMode,
+    /// `SecRequestBodyAccess`.
+    pub request_body_access: bool,
+    /// `SecResponseBodyAccess`.
+    pub response_body_access: bool,
+    /// `SecRequestBodyLimit` in bytes.
+    pub request_body_limit: u64,
+    /// `SecRequestBodyNoFilesLimit` in bytes.
+    pub request_body_no_files_limit: u64,
+    /// `SecRequestBodyLimitAction`.
+    pub request_body_limit_action: LimitAction,
+    /// `SecResponseBodyLimit` in bytes.
+    pub response_body_limit: u64,
+    /// `SecResponseBodyLimitAction`.
+    pub response_body_limit_action: LimitAction,
+    /// `SecResponseBodyMimeType` (lower-case).
+    pub response_body_mime_types: Vec<String>,
+    /// `SecArgumentsLimit`.
+    pub arguments_limit: usize,
+    /// `SecArgumentSeparator`.
+    pub argument_separator: u8,
+    /// `SecRequestBodyJsonDepthLimit`.
+    pub json_depth_limit: usize,
+    /// `SecUploadFileLimit`.
+    pub upload_file_limit: usize,
+    /// `SecAuditEngine`.
+    pub audit_engine: AuditEngine,
+    /// `SecAuditLogParts`.
+    pub audit_log_parts: String,
+    /// `SecAuditLogRelevantStatus`.
+    pub audit_relevant_status: Option<Regex>,
+    /// `SecComponentSignature`s.
+    pub component_signatures: Vec<String>,
+    /// `SecWebAppId`.
+    pub web_app_id: String,
+    /// `SecServerSignature` (accepted, reported in the audit record).
+    pub server_signature: Option<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        // Defaults of libmodsecurity 3 where it has one.
+        Settings {
+            engine: EngineMode::On,
+            request_body_access: false,
+            response_body_access: false,
+            request_body_limit: 134_217_728,
+            request_body_no_files_limit: 1_048_576,
+            request_body_limit_action: LimitAction::Reject,
+            response_body_limit: 524_288,
+            response_body_limit_action: LimitAction::ProcessPartial,
+            response_body_mime_types: vec!["text/plain".into(), "text/html".into()],
+            arguments_limit: 1000,
+            argument_separator: b'&',
+            json_depth_limit: 512,
+            upload_file_limit: 100,
+            audit_engine: AuditEngine::Off,
+            audit_log_parts: "ABCFHZ".into(),
+            audit_relevant_status: None,
+            component_signatures: Vec::new(),
+            web_app_id: "default".into(),
+            server_signature: None,
+        }
+    }
+}
+
+/// The operator of a rule.
+#[derive(Debug)]
+pub struct RuleOperator {
+    /// Name without `@` (`rx`).
+    pub name: String,
+    /// `!@…`.
+    pub negated: bool,
+    /// Parameter as written.
+    pub param: String,
+    /// Compiled operator when the parameter is constant.
+    pub compiled: Option<Box<dyn Operator>>,
+    /// The parameter template when it holds macros (compiled per transaction).
+    pub dynamic: Option<Template>,
+}
+
+/// A compiled rule (a `SecRule` or `SecAction`, with its chain).
+#[derive(Debug)]
+pub struct Rule {
+    /// Rule id (0 for chained rules).
+    pub id: u64,
+    /// Phase 1–5.
+    pub phase: u8,
+    /// File the rule came from.
+    pub file: Arc<str>,
+    /// Line of the rule.
+    pub line: usize,
+    /// Targets (exclusions are in [`Rule::exclusions`]).
+    pub targets: Vec<Target>,
+    /// `!VAR:key` exclusions.
+    pub exclusions: Vec<Target>,
+    /// The operator; `None` for `SecAction`.
+    pub op: Option<RuleOperator>,
+    /// Actions, with `SecDefaultAction` merged in.
+    pub actions: Actions,
+    /// The disruptive action `block` resolves to (from `SecDefaultAction`).
+    pub block_action: Disruptive,
+    /// Status to answer with when `block` resolves to `deny`/`redirect`.
+    pub block_status: Option<u16>,
+    /// The next rule of the chain.
+    pub chained: Option<Box<Rule>>,
+}
+
+impl Rule {
+    /// The rule's `msg` as written (no macro expansion), for `SecRuleRemoveByMsg`.
+    pub fn msg_text(&self) -> String {
+        self.actions
+            .msg
+            .as_ref()
+            .map(Template::literal)
+            .unwrap_or_default()
+    }
+
+    /// Whether a tag of the rule equals `tag` (case-insensitive) or matches it as a regex.
+    pub fn has_tag(&self, tag: &str) -> bool {
+        self.actions
+            .tags
+            .iter()
+            .any(|t| tag_matches(tag, &t.literal()))
+    }
+
+    /// Whether the rule's `msg` matches `pattern` (as libmodsecurity compares: equality,
+    /// or as a regex).
+    pub fn msg_matches(&self, pattern: &str) -> bool {
+        tag_matches(pattern, &self.msg_text())
+    }
+}
+
+/// Equality, or (as ModSecurity 2 documents for `SecRuleRemoveByTag`) a regex match.
+pub fn tag_matches(pattern: &str, value: &str) -> bool {
+    if pattern.eq_ignore_ascii_case(value) {
+        return true;
+    }
+    Regex::new(pattern).is_ok_and(|r| r.is_match(value.as_bytes()))
+}
+
+/// An entry of a phase's rule list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Item {
+    /// Index into [`RuleSet::rules`].
+    Rule(usize),
+    /// A `SecMarker` (index into the marker names).
+    Marker(usize),
+}
+
 /// A compiled, immutable rule set shared by all transactions.
 #[derive(Debug, Default)]
-pub struct RuleSet {}
+pub struct RuleSet {
+    /// Engine settings.
+    pub settings: Settings,
+    /// All rules in configuration order.
+    pub rules: Vec<Rule>,
+    /// Per phase (index 1–5), the rules and markers in order.
+    pub phases: [Vec<Item>; 6],
+    /// Marker names.
+    pub markers: Vec<String>,
+    /// Per phase, marker name → position in that phase's list.
+    pub marker_pos: [HashMap<String, usize>; 6],
+}
+
+/// Defaults from `SecDefaultAction` for one phase.
+#[derive(Debug, Clone)]
+struct Defaults {
+    actions: Actions,
+}
+
+impl Default for Defaults {
+    fn default() -> Self {
+        // ModSecurity's implicit default: "phase:2,log,auditlog,pass".
+        let mut actions = Actions::default();
+        actions.disruptive = Some(Disruptive::Pass);
+        actions.log = Some(true);
+        actions.auditlog = Some(true);
+        Defaults { actions }
+    }
+}
+
+struct Compiler<'a> {
+    files: &'a FileSet,
+    set: RuleSet,
+    defaults: [Defaults; 6],
+    ids: HashSet<u64>,
+    /// The rule whose chain is still open, and the chain links so far.
+    open_chain: Option<Vec<Rule>>,
+    /// Deferred updates, applied after all rules are read.
+    updates: Vec<(Directive, Update)>,
+}
+
+enum Update {
+    RemoveById(Vec<actions::ctl::IdRange>),
+    RemoveByTag(String),
+    RemoveByMsg(String),
+    TargetById(Vec<actions::ctl::IdRange>, Vec<Target>, Option<String>),
+    TargetByTag(String, Vec<Target>),
+    TargetByMsg(String, Vec<Target>),
+    ActionById(u64, String),
+}
 
 impl RuleSet {
     /// Parses and compiles configuration text named `name`; `Include` and data files are
     /// read from `files`.
     pub fn compile(name: &str, text: &str, files: &FileSet) -> Result<RuleSet, ConfigError> {
-        let _ = (name, text, files);
-        Ok(RuleSet {})
+        let directives = seclang::parse(name, text, files)?;
+        let mut c = Compiler {
+            files,
+            set: RuleSet::default(),
+            defaults: Default::default(),
+            ids: HashSet::new(),
+            open_chain: None,
+            updates: Vec::new(),
+        };
+        for d in &directives {
+            c.directive(d)?;
+        }
+        if let Some(chain) = c.open_chain.take() {
+            let first = &chain[0];
+            return Err(ConfigError {
+                file: first.file.to_string(),
+                line: first.line,
+                message: "chain without a following rule".into(),
+            });
+        }
+        c.apply_updates()?;
+        c.layout();
+        Ok(c.set)
+    }
+
+    /// Looks a rule up by id.
+    pub fn rule_by_id(&self, id: u64) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id == id)
+    }
+}
+
+fn parse_size(d: &Directive, v: &str) -> Result<u64, ConfigError> {
+    v.parse()
+        .map_err(|_| d.error(format!("{}: expected a number of bytes, got `{v}`", d.name)))
+}
+
+fn on_off(d: &Directive, v: &str) -> Result<bool, ConfigError> {
+    actions::ctl::parse_on_off(v).ok_or_else(|| d.error(format!("{}: expected On or Off", d.name)))
+}
+
+fn limit_action(d: &Directive, v: &str) -> Result<LimitAction, ConfigError> {
+    match v.to_ascii_lowercase().as_str() {
+        "reject" => Ok(LimitAction::Reject),
+        "processpartial" => Ok(LimitAction::ProcessPartial),
+        _ => Err(d.error(format!("{}: expected Reject or ProcessPartial", d.name))),
+    }
+}
+
+impl Compiler<'_> {
+    fn directive(&mut self, d: &Directive) -> Result<(), ConfigError> {
+        let name = d.name.to_ascii_lowercase();
+        let arg = |i: usize| d.args.get(i).map(String::as_str);
+        let one = || -> Result<&str, ConfigError> {
+            match d.args.as_slice() {
+                [a] => Ok(a.as_str()),
+                _ => Err(d.error(format!("{} expects one argument", d.name))),
+            }
+        };
+        let s = &mut self.set.settings;
+        match name.as_str() {
+            "secrule" => {
+                let (vars, op) = match (arg(0), arg(1)) {
+                    (Some(v), Some(o)) => (v, o),
+                    _ => return Err(d.error("SecRule expects VARIABLES OPERATOR [ACTIONS]")),
+                };
+                if d.args.len() > 3 {
+                    return Err(d.error("SecRule has too many arguments (quote the actions)"));
+                }
+                self.rule(d, Some((vars, op)), arg(2).unwrap_or(""))?;
+            }
+            "secaction" => self.rule(d, None, one()?)?,
+            "secmarker" => {
+                self.close_chain_check(d)?;
+                self.set.markers.push(one()?.to_string());
+                let idx = self.set.markers.len() - 1;
+                self.set.phases[0].push(Item::Marker(idx));
+            }
+            "secdefaultaction" => {
+                let a = Actions::parse(one()?).map_err(|e| d.error(e))?;
+                let Some(phase) = a.phase else {
+                    return Err(d.error("SecDefaultAction must specify a phase."));
+                };
+                match a.disruptive {
+                    None | Some(Disruptive::Block) => {
+                        return Err(d.error("SecDefaultAction must specify a disruptive action."))
+                    }
+                    _ => {}
+                }
+                if a.id.is_some() {
+                    return Err(d.error("SecDefaultAction must not specify an id."));
+                }
+                let mut actions = a;
+                actions.log.get_or_insert(true);
+                actions.auditlog.get_or_insert(true);
+                self.defaults[phase as usize] = Defaults { actions };
+            }
+            "secruleengine" => {
+                s.engine = EngineMode::parse(one()?)
+                    .ok_or_else(|| d.error("SecRuleEngine: expected On, Off or DetectionOnly"))?
+            }
+            "secrequestbodyaccess" => s.request_body_access = on_off(d, one()?)?,
+            "secresponsebodyaccess" => s.response_body_access = on_off(d, one()?)?,
+            "secrequestbodylimit" => s.request_body_limit = parse_size(d, one()?)?,
+            "secrequestbodynofileslimit" => s.request_body_no_files_limit = parse_size(d, one()?)?,
+            "secrequestbodyinmemorylimit" => {
+                // Accepted: bodies live in memory in a proxy filter.
+                parse_size(d, one()?)?;
+            }
+            "secrequestbodylimitaction" => s.request_body_limit_action = limit_action(d, one()?)?,
+            "secresponsebodylimit" => s.response_body_limit = parse_size(d, one()?)?,
+            "secresponsebodylimitaction" => {
+                s.response_body_limit_action = limit_action(d, one()?)?
+            }
+            "secresponsebodymimetype" => {
+                s.response_body_mime_types = d.args.iter().map(|m| m.to_ascii_lowercase()).collect()
+            }
+            "secresponsebodymimetypesclear" => s.response_body_mime_types.clear(),
+            "secargumentslimit" => s.arguments_limit = parse_size(d, one()?)? as usize,
+            "secrequestbodyjsondepthlimit" => s.json_depth_limit = parse_size(d, one()?)? as usize,
+            "secuploadfilelimit" => s.upload_file_limit = parse_size(d, one()?)? as usize,
+            "secargumentseparator" => {
+                let v = one()?;
+                let &[b] = v.as_bytes() else {
+                    return Err(d.error("SecArgumentSeparator expects one character"));
+                };
+                s.argument_separator = b;
+            }
+            "seccomponentsignature" => s.component_signatures.push(one()?.to_string()),
+            "secwebappid" => s.web_app_id = one()?.to_string(),
+            "secserversignature" => s.server_signature = Some(one()?.to_string()),
+            "secauditengine" => {
+                s.audit_engine = AuditEngine::parse(one()?)
+                    .ok_or_else(|| d.error("SecAuditEngine: expected On, Off or RelevantOnly"))?
+            }
+            "secauditlogparts" => {
+                let v = one()?;
+                if !v.bytes().all(|b| b"ABCDEFGHIJKZ".contains(&b)) {
+                    return Err(d.error(format!("SecAuditLogParts: bad parts `{v}`")));
+                }
+                s.audit_log_parts = v.to_string();
+            }
+            "secauditlogrelevantstatus" => {
+                let v = one()?;
+                s.audit_relevant_status = Some(
+                    Regex::new(v)
+                        .map_err(|e| d.error(format!("SecAuditLogRelevantStatus: {e}")))?,
+                );
+            }
+            "secauditlogformat" => {
+                let v = one()?;
+                if !v.eq_ignore_ascii_case("json") && !v.eq_ignore_ascii_case("native") {
+                    return Err(d.error("SecAuditLogFormat: expected JSON or Native"));
+                }
+            }
+            // Accepted without effect: where logs go is the proxy's business, and
+            // persistent collections are not kept by a filter (see README).
+            "secauditlog" | "secauditlog2" | "secauditlogtype" | "secauditlogstoragedir"
+            | "secauditlogdirmode" | "secauditlogfilemode" | "secdebuglog" | "secdebugloglevel"
+            | "seccollectiontimeout" | "sectmpdir" | "secdatadir" | "secuploaddir"
+            | "secuploadkeepfiles" | "secuploadfilemode" | "secpcrematchlimit"
+            | "secpcrematchlimitrecursion" | "secstatusengine" | "sectmpsaveuploadedfiles"
+            | "secxmlexternalentity" | "seccookieformat" | "secunicodemapfile"
+            | "secunicodecodepage" | "secconnengine" | "sechttpblkey" | "secgeolookupdb"
+            | "secgsblookupdb" | "secsensorid" | "secargumentslimitaction" => {}
+            "secruleremovebyid" => {
+                let ids = actions::ctl::parse_id_ranges(&d.args.join(" "))
+                    .map_err(|e| d.error(format!("SecRuleRemoveById: {e}")))?;
+                self.updates.push((d.clone(), Update::RemoveById(ids)));
+            }
+            "secruleremovebytag" => {
+                self.updates
+                    .push((d.clone(), Update::RemoveByTag(one()?.to_string())));
+            }
+            "secruleremovebymsg" => {
+                self.updates
+                    .push((d.clone(), Update::RemoveByMsg(one()?.to_string())));
+            }
+            "secruleupdatetargetbyid" | "secruleupdatetargetbytag" | "secruleupdatetargetbymsg" => {
+                let (Some(what), Some(targets)) = (arg(0), arg(1)) else {
+                    return Err(d.error(format!("{} expects WHAT TARGETS [REPLACED]", d.name)));
+                };
+                let targets = variables::parse_targets(targets).map_err(|e| d.error(e))?;
+                let upd = match name.as_str() {
+                    "secruleupdatetargetbyid" => Update::TargetById(
+                        actions::ctl::parse_id_ranges(what).map_err(|e| d.error(e))?,
+                        targets,
+                        arg(2).map(String::from),
+                    ),
+                    "secruleupdatetargetbytag" => Update::TargetByTag(what.to_string(), targets),
+                    _ => Update::TargetByMsg(what.to_string(), targets),
+                };
+                self.updates.push((d.clone(), upd));
+            }
+            "secruleupdateactionbyid" => {
+                let (Some(id), Some(acts)) = (arg(0), arg(1)) else {
+                    return Err(d.error("SecRuleUpdateActionById expects ID ACTIONS"));
+                };
+                let id = id
+                    .split(':')
+                    .next()
+                    .and_then(|i| i.parse().ok())
+                    .ok_or_else(|| d.error(format!("SecRuleUpdateActionById: bad id `{id}`")))?;
+                self.updates
+                    .push((d.clone(), Update::ActionById(id, acts.to_string())));
+            }
+            "secrulescript" => {
+                return Err(d.error("SecRuleScript is not supported (no Lua in a proxy filter)"))
+            }
+            "secremoterules" | "secremoterulesfailaction" => {
+                return Err(d.error(format!(
+                    "{} is not supported: a proxy filter does not fetch rules; put them in the plugin configuration",
+                    d.name
+                )))
+            }
+            _ => return Err(d.error(format!("unknown directive `{}`", d.name))),
+        }
+        Ok(())
+    }
+
+    fn close_chain_check(&self, d: &Directive) -> Result<(), ConfigError> {
+        if self.open_chain.is_some() {
+            return Err(d.error("a chained rule must be followed by a SecRule"));
+        }
+        Ok(())
+    }
+
+    fn rule(
+        &mut self,
+        d: &Directive,
+        vars_op: Option<(&str, &str)>,
+        actions_text: &str,
+    ) -> Result<(), ConfigError> {
+        let mut a = Actions::parse(actions_text).map_err(|e| d.error(e))?;
+        let in_chain = self.open_chain.is_some();
+        if vars_op.is_none() && in_chain {
+            return Err(d.error("a chained rule must be followed by a SecRule"));
+        }
+        let phase = if in_chain {
+            self.open_chain
+                .as_ref()
+                .and_then(|c| c.first())
+                .map_or(2, |r| r.phase)
+        } else {
+            a.phase.unwrap_or(2)
+        };
+        if in_chain {
+            for (what, bad) in [
+                ("id", a.id.is_some()),
+                ("phase", a.phase.is_some()),
+                ("a disruptive action", a.disruptive.is_some()),
+                ("skipAfter", a.skip_after.is_some()),
+            ] {
+                if bad {
+                    return Err(d.error(format!("a chained rule cannot have {what}")));
+                }
+            }
+        } else {
+            let Some(id) = a.id else {
+                return Err(d.error("Rules must have an ID."));
+            };
+            if !self.ids.insert(id) {
+                return Err(d.error(format!("Rule id: {id} is duplicated")));
+            }
+        }
+        let defaults = &self.defaults[phase as usize].actions;
+        // SecDefaultAction: inherited transformations (unless t:none), disruptive action,
+        // status and logging flags (ModSecurity reference manual, SecDefaultAction).
+        if !a.t_none {
+            let mut t = defaults.transforms.clone();
+            t.append(&mut a.transforms);
+            a.transforms = t;
+        }
+        if !in_chain {
+            if a.disruptive.is_none() {
+                a.disruptive = defaults.disruptive.clone();
+            }
+            if a.log.is_none() {
+                a.log = defaults.log;
+            }
+            if a.auditlog.is_none() {
+                a.auditlog = a.log.filter(|l| !l).or(defaults.auditlog);
+            }
+        }
+        let block_action = defaults.disruptive.clone().unwrap_or(Disruptive::Pass);
+        let block_status = defaults.status;
+        let (targets, exclusions, op) = match vars_op {
+            Some((vars, op)) => {
+                let all = variables::parse_targets(vars).map_err(|e| d.error(e))?;
+                let (exclusions, targets): (Vec<_>, Vec<_>) =
+                    all.into_iter().partition(|t| t.exclude);
+                (targets, exclusions, Some(self.operator(d, op)?))
+            }
+            None => (Vec::new(), Vec::new(), None),
+        };
+        let chain = a.chain;
+        let rule = Rule {
+            id: if in_chain { 0 } else { a.id.unwrap_or(0) },
+            phase,
+            file: d.file.clone(),
+            line: d.line,
+            targets,
+            exclusions,
+            op,
+            actions: a,
+            block_action,
+            block_status,
+            chained: None,
+        };
+        let mut links = self.open_chain.take().unwrap_or_default();
+        links.push(rule);
+        if chain {
+            self.open_chain = Some(links);
+        } else {
+            // Fold the links into one rule with nested chain.
+            let mut next: Option<Box<Rule>> = None;
+            while let Some(mut r) = links.pop() {
+                r.chained = next;
+                next = Some(Box::new(r));
+            }
+            if let Some(r) = next {
+                self.set.phases[0].push(Item::Rule(self.set.rules.len()));
+                self.set.rules.push(*r);
+            }
+        }
+        Ok(())
+    }
+
+    fn operator(&self, d: &Directive, text: &str) -> Result<RuleOperator, ConfigError> {
+        let (negated, rest) = match text.trim_start().strip_prefix('!') {
+            Some(r) => (true, r),
+            None => (false, text.trim_start()),
+        };
+        let (name, param) = match rest.strip_prefix('@') {
+            Some(r) => match r.find(|c: char| c.is_whitespace()) {
+                Some(i) => (r[..i].to_string(), r[i + 1..].to_string()),
+                None => (r.to_string(), String::new()),
+            },
+            // An operator without `@` is a regex (ModSecurity reference manual).
+            None => ("rx".to_string(), rest.to_string()),
+        };
+        let template = Template::parse(&param);
+        let base = seclang::resolve_path(&d.file, "");
+        let files = RelativeFiles {
+            files: self.files,
+            base: base.trim_end_matches('/'),
+        };
+        // Operators that read files never expand macros; others may.
+        let dynamic = template.has_macros() && !name.to_ascii_lowercase().ends_with("fromfile");
+        let compiled = if dynamic {
+            // Check the name now so a typo fails at configure time.
+            let _ = operators::compile(&name, "", &files).map_err(|e| d.error(e))?;
+            None
+        } else {
+            Some(operators::compile(&name, &param, &files).map_err(|e| d.error(e))?)
+        };
+        Ok(RuleOperator {
+            name,
+            negated,
+            param,
+            compiled,
+            dynamic: dynamic.then_some(template),
+        })
+    }
+
+    fn apply_updates(&mut self) -> Result<(), ConfigError> {
+        let updates = std::mem::take(&mut self.updates);
+        let mut removed = vec![false; self.set.rules.len()];
+        for (d, u) in updates {
+            let rules = &mut self.set.rules;
+            match u {
+                Update::RemoveById(ids) => {
+                    for (i, r) in rules.iter().enumerate() {
+                        if ids.iter().any(|&(a, b)| (a..=b).contains(&r.id)) {
+                            removed[i] = true;
+                        }
+                    }
+                }
+                Update::RemoveByTag(tag) => {
+                    for (i, r) in rules.iter().enumerate() {
+                        removed[i] |= r.has_tag(&tag);
+                    }
+                }
+                Update::RemoveByMsg(msg) => {
+                    for (i, r) in rules.iter().enumerate() {
+                        removed[i] |= r.msg_matches(&msg);
+                    }
+                }
+                Update::TargetById(ids, targets, replaced) => {
+                    for r in rules.iter_mut() {
+                        if ids.iter().any(|&(a, b)| (a..=b).contains(&r.id)) {
+                            if let Some(rep) = &replaced {
+                                let rep = variables::parse_targets(rep).map_err(|e| d.error(e))?;
+                                r.targets.retain(|t| {
+                                    !rep.iter().any(|x| {
+                                        x.var == t.var && x.selector.text() == t.selector.text()
+                                    })
+                                });
+                            }
+                            add_targets(r, &targets);
+                        }
+                    }
+                }
+                Update::TargetByTag(tag, targets) => {
+                    for r in rules.iter_mut().filter(|r| r.has_tag(&tag)) {
+                        add_targets(r, &targets);
+                    }
+                }
+                Update::TargetByMsg(msg, targets) => {
+                    for r in rules.iter_mut().filter(|r| r.msg_matches(&msg)) {
+                        add_targets(r, &targets);
+                    }
+                }
+                Update::ActionById(id, text) => {
+                    let upd = Actions::parse(&text).map_err(|e| d.error(e))?;
+                    let Some(r) = rules.iter_mut().find(|r| r.id == id) else {
+                        continue;
+                    };
+                    merge_actions(&mut r.actions, upd);
+                }
+            }
+        }
+        // Drop removed rules, keeping indices in phases[0] consistent.
+        let mut new_index = vec![None; removed.len()];
+        let mut kept = Vec::new();
+        for (i, r) in std::mem::take(&mut self.set.rules).into_iter().enumerate() {
+            if !removed[i] {
+                new_index[i] = Some(kept.len());
+                kept.push(r);
+            }
+        }
+        self.set.rules = kept;
+        self.set.phases[0] = self.set.phases[0]
+            .iter()
+            .filter_map(|it| match *it {
+                Item::Rule(i) => new_index[i].map(Item::Rule),
+                m => Some(m),
+            })
+            .collect();
+        Ok(())
+    }
+
+    /// Distributes rules to their phases; markers go to every phase.
+    fn layout(&mut self) {
+        let order = std::mem::take(&mut self.set.phases[0]);
+        for it in order {
+            match it {
+                Item::Rule(i) => {
+                    let p = self.set.rules[i].phase as usize;
+                    self.set.phases[p].push(it);
+                }
+                Item::Marker(m) => {
+                    for p in 1..=5 {
+                        let pos = self.set.phases[p].len();
+                        self.set.marker_pos[p]
+                            .entry(self.set.markers[m].clone())
+                            .or_insert(pos);
+                        self.set.phases[p].push(it);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn add_targets(r: &mut Rule, targets: &[Target]) {
+    for t in targets {
+        if t.exclude {
+            r.exclusions.push(t.clone());
+        } else {
+            r.targets.push(t.clone());
+        }
+    }
+}
+
+/// `SecRuleUpdateActionById`: the new actions replace those of the same kind.
+fn merge_actions(a: &mut Actions, u: Actions) {
+    if u.msg.is_some() {
+        a.msg = u.msg;
+    }
+    if u.logdata.is_some() {
+        a.logdata = u.logdata;
+    }
+    if u.severity.is_some() {
+        a.severity = u.severity;
+    }
+    if !u.tags.is_empty() {
+        a.tags.extend(u.tags);
+    }
+    if u.disruptive.is_some() {
+        a.disruptive = u.disruptive;
+    }
+    if u.status.is_some() {
+        a.status = u.status;
+    }
+    if u.t_none {
+        a.transforms.clear();
+    }
+    if !u.transforms.is_empty() || u.t_none {
+        a.transforms.extend(u.transforms);
+    }
+    if u.log.is_some() {
+        a.log = u.log;
+    }
+    if u.auditlog.is_some() {
+        a.auditlog = u.auditlog;
+    }
+    if u.capture {
+        a.capture = true;
+    }
+    if u.skip_after.is_some() {
+        a.skip_after = u.skip_after;
+    }
+    a.run.extend(u.run);
+}
+
+/// Data files seen from a rule's file: relative paths resolve against its directory.
+struct RelativeFiles<'a> {
+    files: &'a FileSet,
+    base: &'a str,
+}
+
+impl operators::DataFiles for RelativeFiles<'_> {
+    fn read(&self, path: &str) -> Option<Vec<u8>> {
+        let p = if path.starts_with('/') || path.starts_with('@') || self.base.is_empty() {
+            path.to_string()
+        } else {
+            format!("{}/{}", self.base, path)
+        };
+        self.files
+            .get(&p)
+            .or_else(|| self.files.get(path))
+            .map(<[u8]>::to_vec)
     }
 }

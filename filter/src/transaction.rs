@@ -5,9 +5,17 @@
 //! chunks, end of response, logging. Each `process_*` call runs the phase it ends and
 //! returns what the host must do. A transaction never calls the host.
 
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use crate::rules::RuleSet;
+use crate::actions::{AllowScope, Ctl, Disruptive, RunAction, SetOp};
+use crate::audit;
+use crate::body::{self, multipart::Multipart, xml::XmlDoc, Pair};
+use crate::macros::{MacroRef, Template};
+use crate::operators::{self, OpOutput};
+use crate::rules::{AuditEngine, EngineMode, Item, LimitAction, Rule, RuleSet};
+use crate::variables::{Selector, Target, Var};
 
 /// Addresses of the connection a request came on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,10 +67,10 @@ pub struct Intervention {
     pub log: String,
 }
 
-/// A rule that matched and was logged.
+/// A rule that matched.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleMatch {
-    /// Rule id (`0` for rules without one).
+    /// Rule id.
     pub id: u64,
     /// Phase the rule ran in.
     pub phase: u8,
@@ -74,23 +82,184 @@ pub struct RuleMatch {
     pub severity: Option<u8>,
     /// Tags.
     pub tags: Vec<String>,
-    /// The whole ModSecurity-format log line (`[file "…"] [line "…"] [id "…"] …`).
+    /// The whole ModSecurity-format log line (`ModSecurity: Warning. … [id "…"] …`).
     pub line: String,
-    /// Whether the rule is marked `log` (error log) / `auditlog`.
+    /// Whether the rule is marked `log` (goes to the error log).
     pub log: bool,
+    /// Whether the rule is marked `auditlog`.
+    pub auditlog: bool,
+    /// The variable that matched last (`ARGS:x`) and its value.
+    pub matched_var: (String, Vec<u8>),
 }
+
+/// A variable value produced for a rule: its full name (`ARGS:id`) and bytes.
+type Value = (String, Vec<u8>);
 
 /// Per-request state and phase driver.
 #[derive(Debug)]
 pub struct Transaction {
     rules: Arc<RuleSet>,
+    id: String,
+    started: Instant,
+    conn: Connection,
+    // Request.
+    method: String,
+    uri_raw: Vec<u8>,
+    uri: Vec<u8>,
+    protocol: String,
+    filename: Vec<u8>,
+    query: Vec<u8>,
+    headers: Vec<Pair>,
+    cookies: Vec<Pair>,
+    args_get: Vec<Pair>,
+    args_post: Vec<Pair>,
+    urlencoded_error: bool,
+    body: Vec<u8>,
+    body_seen: u64,
+    body_truncated: bool,
+    multipart: Option<Multipart>,
+    xml: Option<XmlDoc>,
+    reqbody_processor: Option<String>,
+    reqbody_error: Option<String>,
+    // Response.
+    status: u16,
+    resp_protocol: String,
+    resp_headers: Vec<Pair>,
+    resp_body: Vec<u8>,
+    resp_seen: u64,
+    // Runtime state.
+    colls: HashMap<String, BTreeMap<String, Vec<u8>>>,
+    engine: EngineMode,
+    request_body_access: bool,
+    response_body_access: bool,
+    request_body_limit: u64,
+    response_body_limit: u64,
+    forced_processor: Option<String>,
+    force_body_var: bool,
+    audit_engine: AuditEngine,
+    audit_parts: String,
+    removed_ids: Vec<(u64, u64)>,
+    removed_tags: Vec<String>,
+    removed_msgs: Vec<String>,
+    removed_targets: Vec<(RuleSel, Target)>,
+    matched_var: Value,
+    matched_vars: Vec<Value>,
+    highest_severity: u8,
+    matches: Vec<RuleMatch>,
+    intervention: Option<Intervention>,
+    would: Option<Intervention>,
+    allow: Option<AllowScope>,
+    phases_done: u8,
+    sanitise: Vec<String>,
+    op_out: OpOutput,
+}
+
+/// Which rules a runtime target removal applies to.
+#[derive(Debug, Clone)]
+enum RuleSel {
+    Ids(Vec<(u64, u64)>),
+    Tag(String),
+    Msg(String),
+}
+
+fn lower(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).to_ascii_lowercase()
+}
+
+fn percent_decode(input: &[u8]) -> Vec<u8> {
+    // libmodsecurity's uri_decode: %XX only, `+` kept, invalid escapes left as they are.
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while i < input.len() {
+        if input[i] == b'%' && i + 2 < input.len() + 0 && i + 2 <= input.len() - 1 {
+            let h = (input[i + 1] as char).to_digit(16);
+            let l = (input[i + 2] as char).to_digit(16);
+            if let (Some(h), Some(l)) = (h, l) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(input[i]);
+        i += 1;
+    }
+    out
+}
+
+fn num(v: impl ToString) -> Vec<u8> {
+    v.to_string().into_bytes()
+}
+
+/// Parses a setvar value as ModSecurity does: a leading integer, else 0.
+fn to_int(v: &[u8]) -> i64 {
+    let s = String::from_utf8_lossy(v);
+    let s = s.trim();
+    let end = s
+        .char_indices()
+        .take_while(|(i, c)| c.is_ascii_digit() || (*i == 0 && (*c == '-' || *c == '+')))
+        .count();
+    s[..end].parse().unwrap_or(0)
 }
 
 impl Transaction {
     /// Starts a transaction for `rules`; `id` becomes `UNIQUE_ID`.
     pub fn new(rules: Arc<RuleSet>, id: impl Into<String>) -> Self {
-        let _ = id.into();
-        Transaction { rules }
+        let s = &rules.settings;
+        let mut colls = HashMap::new();
+        colls.insert("tx".to_string(), BTreeMap::new());
+        Transaction {
+            id: id.into(),
+            started: Instant::now(),
+            conn: Connection::default(),
+            method: String::new(),
+            uri_raw: Vec::new(),
+            uri: Vec::new(),
+            protocol: String::new(),
+            filename: Vec::new(),
+            query: Vec::new(),
+            headers: Vec::new(),
+            cookies: Vec::new(),
+            args_get: Vec::new(),
+            args_post: Vec::new(),
+            urlencoded_error: false,
+            body: Vec::new(),
+            body_seen: 0,
+            body_truncated: false,
+            multipart: None,
+            xml: None,
+            reqbody_processor: None,
+            reqbody_error: None,
+            status: 0,
+            resp_protocol: String::new(),
+            resp_headers: Vec::new(),
+            resp_body: Vec::new(),
+            resp_seen: 0,
+            colls,
+            engine: s.engine,
+            request_body_access: s.request_body_access,
+            response_body_access: s.response_body_access,
+            request_body_limit: s.request_body_limit,
+            response_body_limit: s.response_body_limit,
+            forced_processor: None,
+            force_body_var: false,
+            audit_engine: s.audit_engine,
+            audit_parts: s.audit_log_parts.clone(),
+            removed_ids: Vec::new(),
+            removed_tags: Vec::new(),
+            removed_msgs: Vec::new(),
+            removed_targets: Vec::new(),
+            matched_var: (String::new(), Vec::new()),
+            matched_vars: Vec::new(),
+            highest_severity: 255,
+            matches: Vec::new(),
+            intervention: None,
+            would: None,
+            allow: None,
+            phases_done: 0,
+            sanitise: Vec::new(),
+            op_out: OpOutput::default(),
+            rules,
+        }
     }
 
     /// The rule set this transaction runs.
@@ -98,99 +267,1210 @@ impl Transaction {
         &self.rules
     }
 
+    /// The transaction id (`UNIQUE_ID`).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The engine mode in force (after any `ctl:ruleEngine`).
+    pub fn engine_mode(&self) -> EngineMode {
+        self.engine
+    }
+
     /// Sets connection addresses (before phase 1).
     pub fn set_connection(&mut self, conn: &Connection) {
-        let _ = conn;
+        self.conn = conn.clone();
     }
 
     /// Sets the request line: method, the raw request target (path and query, as sent),
     /// and protocol (`HTTP/1.1`).
     pub fn set_request_line(&mut self, method: &str, uri: &[u8], protocol: &str) {
-        let _ = (method, uri, protocol);
+        self.method = method.to_string();
+        self.protocol = protocol.to_string();
+        self.uri_raw = uri.to_vec();
+        // Absolute form (`http://host/path`): REQUEST_URI is the path and query. A target
+        // starting with `//` is a path, not an authority (CVE-2025-29914).
+        let mut target = uri;
+        if let Some(p) = uri.windows(3).position(|w| w == b"://") {
+            let scheme_ok = p > 0 && uri[..p].iter().all(|b| b.is_ascii_alphabetic());
+            if scheme_ok {
+                let rest = &uri[p + 3..];
+                target = match rest.iter().position(|&b| b == b'/' || b == b'?') {
+                    Some(i) => &rest[i..],
+                    None => b"/",
+                };
+            }
+        }
+        self.uri = target.to_vec();
+        // Split path and query on the raw bytes before any decoding (CVE-2024-1019).
+        let (path, query) = match target.iter().position(|&b| b == b'?') {
+            Some(i) => (&target[..i], &target[i + 1..]),
+            None => (target, &b""[..]),
+        };
+        self.filename = percent_decode(path);
+        self.query = query.to_vec();
+        let parsed = body::urlencoded::parse(query, self.rules.settings.argument_separator);
+        self.urlencoded_error |= parsed.invalid_encoding;
+        self.args_get = parsed.pairs;
     }
 
     /// Adds one request header (repeat for repeated headers).
     pub fn add_request_header(&mut self, name: &[u8], value: &[u8]) {
-        let _ = (name, value);
+        if name.eq_ignore_ascii_case(b"cookie") {
+            // libmodsecurity splits cookies on `;` and trims leading spaces.
+            for part in value.split(|&b| b == b';') {
+                let part = part.trim_ascii_start();
+                if part.is_empty() {
+                    continue;
+                }
+                let (k, v) = match part.iter().position(|&b| b == b'=') {
+                    Some(i) => (&part[..i], &part[i + 1..]),
+                    None => (part, &b""[..]),
+                };
+                self.cookies.push((k.to_vec(), v.to_vec()));
+            }
+        }
+        self.headers.push((name.to_vec(), value.to_vec()));
+    }
+
+    fn header(&self, name: &str) -> Option<&[u8]> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, v)| v.as_slice())
+    }
+
+    fn resp_header(&self, name: &str) -> Option<&[u8]> {
+        self.resp_headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, v)| v.as_slice())
     }
 
     /// Runs phase 1 (request headers).
     pub fn process_request_headers(&mut self) -> Option<Intervention> {
-        None
+        self.run_phase(1)
     }
 
     /// Whether the host should buffer the request body for inspection
     /// (`SecRequestBodyAccess`, possibly changed by `ctl`).
     pub fn request_body_wanted(&self) -> bool {
-        false
+        self.request_body_access && self.engine != EngineMode::Off && self.intervention.is_none()
     }
 
     /// Appends a request body chunk. Over `SecRequestBodyLimit` with `Reject` this returns a
     /// 413 intervention; with `ProcessPartial` the excess is dropped from inspection.
     pub fn append_request_body(&mut self, chunk: &[u8]) -> Option<Intervention> {
-        let _ = chunk;
+        if !self.request_body_wanted() {
+            return None;
+        }
+        self.body_seen += chunk.len() as u64;
+        let limit = self.request_body_limit;
+        let room = limit.saturating_sub(self.body.len() as u64) as usize;
+        if chunk.len() > room {
+            self.body.extend_from_slice(&chunk[..room]);
+            self.body_truncated = true;
+            if self.rules.settings.request_body_limit_action == LimitAction::Reject {
+                return self.limit_intervention(
+                    413,
+                    2,
+                    format!("Request body is larger than the configured limit ({limit})."),
+                );
+            }
+        } else {
+            self.body.extend_from_slice(chunk);
+        }
         None
+    }
+
+    fn limit_intervention(&mut self, status: u16, phase: u8, why: String) -> Option<Intervention> {
+        let iv = Intervention {
+            status,
+            action: Action::Deny,
+            rule_id: None,
+            phase,
+            log: format!(
+                "ModSecurity: Access denied with code {status} (phase {phase}). {why} [hostname \"{}\"] [uri \"{}\"] [unique_id \"{}\"]",
+                self.hostname(),
+                String::from_utf8_lossy(&self.uri),
+                self.id
+            ),
+        };
+        match self.engine {
+            EngineMode::On => {
+                self.intervention = Some(iv.clone());
+                Some(iv)
+            }
+            EngineMode::DetectionOnly => {
+                self.would.get_or_insert(iv);
+                None
+            }
+            EngineMode::Off => None,
+        }
     }
 
     /// Runs the body processor and phase 2 (request body). Call it even without a body.
     pub fn process_request_body(&mut self) -> Option<Intervention> {
+        if self.intervention.is_some() {
+            return None;
+        }
+        if self.request_body_access && self.engine != EngineMode::Off {
+            if let Some(iv) = self.parse_request_body() {
+                return Some(iv);
+            }
+        }
+        self.run_phase(2)
+    }
+
+    fn parse_request_body(&mut self) -> Option<Intervention> {
+        let ct = self.header("content-type").map(lower).unwrap_or_default();
+        let processor = self.forced_processor.clone().or_else(|| {
+            if ct.starts_with("application/x-www-form-urlencoded") {
+                Some("URLENCODED".to_string())
+            } else if ct.starts_with("multipart/form-data") {
+                Some("MULTIPART".to_string())
+            } else {
+                None
+            }
+        });
+        let body = std::mem::take(&mut self.body);
+        let s = &self.rules.settings;
+        let mut files_size = 0usize;
+        match processor.as_deref() {
+            Some("URLENCODED") => {
+                let p = body::urlencoded::parse(&body, s.argument_separator);
+                self.urlencoded_error |= p.invalid_encoding;
+                self.add_post_args(p.pairs);
+            }
+            Some("MULTIPART") => {
+                let limits = body::multipart::Limits {
+                    max_files: s.upload_file_limit,
+                };
+                let ct_raw = self.header("content-type").unwrap_or_default().to_vec();
+                let mut m = body::multipart::parse(&ct_raw, &body, &limits);
+                files_size = m.files.iter().map(|f| f.size).sum();
+                if let Some(e) = &m.error {
+                    self.reqbody_error = Some(format!("Multipart parsing error: {e}"));
+                }
+                let args = std::mem::take(&mut m.args);
+                self.add_post_args(args);
+                self.multipart = Some(m);
+            }
+            Some("JSON") => match body::json::parse(&body, s.json_depth_limit) {
+                Ok(args) => self.add_post_args(args),
+                Err(e) => self.reqbody_error = Some(format!("JSON parsing error: {e}")),
+            },
+            Some("XML") => match body::xml::parse(&body) {
+                Ok(doc) => self.xml = Some(doc),
+                Err(e) => self.reqbody_error = Some(format!("XML parsing error: {e}")),
+            },
+            _ => {}
+        }
+        self.reqbody_processor = processor;
+        self.body = body;
+        let no_files = (self.body.len().saturating_sub(files_size)) as u64;
+        let limit = self.rules.settings.request_body_no_files_limit;
+        if no_files > limit && self.rules.settings.request_body_limit_action == LimitAction::Reject
+        {
+            return self.limit_intervention(
+                413,
+                2,
+                "Request body excluding files is bigger than the maximum expected.".into(),
+            );
+        }
         None
+    }
+
+    fn add_post_args(&mut self, args: Vec<Pair>) {
+        let limit = self.rules.settings.arguments_limit;
+        let room = limit.saturating_sub(self.args_get.len() + self.args_post.len());
+        if args.len() > room {
+            // SecArgumentsLimit: arguments past the limit are not kept, and the body counts
+            // as not fully parsed (libmodsecurity 3.0.7+).
+            self.reqbody_error
+                .get_or_insert_with(|| format!("Arguments limit ({limit}) exceeded"));
+        }
+        self.args_post.extend(args.into_iter().take(room));
     }
 
     /// Sets the response status line.
     pub fn set_response_status(&mut self, status: u16, protocol: &str) {
-        let _ = (status, protocol);
+        self.status = status;
+        self.resp_protocol = protocol.to_string();
     }
 
     /// Adds one response header.
     pub fn add_response_header(&mut self, name: &[u8], value: &[u8]) {
-        let _ = (name, value);
+        self.resp_headers.push((name.to_vec(), value.to_vec()));
     }
 
     /// Runs phase 3 (response headers).
     pub fn process_response_headers(&mut self) -> Option<Intervention> {
-        None
+        self.run_phase(3)
     }
 
     /// Whether the host should buffer the response body for inspection
     /// (`SecResponseBodyAccess` and the MIME type in `SecResponseBodyMimeType`).
     pub fn response_body_wanted(&self) -> bool {
-        false
+        if !self.response_body_access
+            || self.engine == EngineMode::Off
+            || self.intervention.is_some()
+        {
+            return false;
+        }
+        let ct = self
+            .resp_header("content-type")
+            .map(lower)
+            .unwrap_or_default();
+        let mime = ct.split(';').next().unwrap_or("").trim();
+        self.rules
+            .settings
+            .response_body_mime_types
+            .iter()
+            .any(|m| m == mime)
     }
 
     /// Appends a response body chunk (limits as for the request body).
     pub fn append_response_body(&mut self, chunk: &[u8]) -> Option<Intervention> {
-        let _ = chunk;
+        if !self.response_body_wanted() {
+            return None;
+        }
+        self.resp_seen += chunk.len() as u64;
+        let limit = self.response_body_limit;
+        let room = limit.saturating_sub(self.resp_body.len() as u64) as usize;
+        if chunk.len() > room {
+            self.resp_body.extend_from_slice(&chunk[..room]);
+            if self.rules.settings.response_body_limit_action == LimitAction::Reject {
+                return self.limit_intervention(
+                    500,
+                    4,
+                    format!("Response body is larger than the configured limit ({limit})."),
+                );
+            }
+        } else {
+            self.resp_body.extend_from_slice(chunk);
+        }
         None
     }
 
     /// Runs phase 4 (response body). Call it even without a body.
     pub fn process_response_body(&mut self) -> Option<Intervention> {
-        None
+        self.run_phase(4)
     }
 
     /// Runs phase 5 (logging).
-    pub fn process_logging(&mut self) {}
-
-    /// The interruption, if one happened (also set, but not returned, in DetectionOnly:
-    /// see [`Transaction::would_interrupt`]).
-    pub fn intervention(&self) -> Option<&Intervention> {
-        None
+    pub fn process_logging(&mut self) {
+        let _ = self.run_phase(5);
     }
 
-    /// In DetectionOnly, the interruption that would have happened.
+    /// The interruption, if one happened.
+    pub fn intervention(&self) -> Option<&Intervention> {
+        self.intervention.as_ref()
+    }
+
+    /// In DetectionOnly, the first interruption that would have happened.
     pub fn would_interrupt(&self) -> Option<&Intervention> {
-        None
+        self.would.as_ref()
     }
 
     /// Rules that matched, in order, including non-logged ones (see [`RuleMatch::log`]).
     pub fn matches(&self) -> &[RuleMatch] {
-        &[]
+        &self.matches
+    }
+
+    /// A `TX` variable's value (keys are case-insensitive).
+    pub fn tx(&self, key: &str) -> Option<&[u8]> {
+        self.colls
+            .get("tx")
+            .and_then(|c| c.get(&key.to_ascii_lowercase()))
+            .map(Vec::as_slice)
+    }
+
+    /// Whether this transaction is to be written to the audit log (`SecAuditEngine`,
+    /// `ctl:auditEngine`, `SecAuditLogRelevantStatus`).
+    pub fn audit_wanted(&self) -> bool {
+        match self.audit_engine {
+            AuditEngine::On => true,
+            AuditEngine::Off => false,
+            AuditEngine::RelevantOnly => {
+                let status = self
+                    .intervention
+                    .as_ref()
+                    .map(|i| i.status)
+                    .unwrap_or(self.status);
+                let relevant_status = self
+                    .rules
+                    .settings
+                    .audit_relevant_status
+                    .as_ref()
+                    .is_some_and(|r| r.is_match(status.to_string().as_bytes()));
+                relevant_status || self.matches.iter().any(|m| m.auditlog && m.log)
+            }
+        }
+    }
+
+    /// The audit log parts in force (`SecAuditLogParts`, `ctl:auditLogParts`).
+    pub fn audit_parts(&self) -> &str {
+        &self.audit_parts
+    }
+
+    fn hostname(&self) -> String {
+        match self.header("host") {
+            Some(h) => {
+                let h = String::from_utf8_lossy(h);
+                match h.rfind(':') {
+                    Some(i)
+                        if !h.ends_with(']') && h[i + 1..].bytes().all(|b| b.is_ascii_digit()) =>
+                    {
+                        h[..i].to_string()
+                    }
+                    _ => h.to_string(),
+                }
+            }
+            None => self.conn.server_addr.clone(),
+        }
+    }
+
+    // ---- phases -------------------------------------------------------------------
+
+    fn run_phase(&mut self, phase: u8) -> Option<Intervention> {
+        if self.phases_done >= phase {
+            return None;
+        }
+        self.phases_done = phase;
+        if self.engine == EngineMode::Off {
+            return None;
+        }
+        if phase < 5 && self.intervention.is_some() {
+            return None;
+        }
+        match self.allow {
+            Some(AllowScope::All) if phase < 5 => return None,
+            Some(AllowScope::Request) if phase <= 2 => return None,
+            Some(AllowScope::Phase) => self.allow = None,
+            _ => {}
+        }
+        let rules = self.rules.clone();
+        let list = &rules.phases[phase as usize];
+        let mut i = 0;
+        let mut skip = 0u32;
+        while i < list.len() {
+            let Item::Rule(idx) = list[i] else {
+                i += 1;
+                continue;
+            };
+            i += 1;
+            if skip > 0 {
+                skip -= 1;
+                continue;
+            }
+            let rule = &rules.rules[idx];
+            if self.engine == EngineMode::Off {
+                break;
+            }
+            if self.is_removed(rule) {
+                continue;
+            }
+            if !self.eval_chain(rule) {
+                continue;
+            }
+            // Flow actions apply whatever the engine mode.
+            if let Some(marker) = &rule.actions.skip_after {
+                i = rules.marker_pos[phase as usize]
+                    .get(marker)
+                    .map_or(list.len(), |&p| p + 1);
+            } else if rule.actions.skip > 0 {
+                skip = rule.actions.skip;
+            }
+            if let Some(iv) = self.disrupt(rule, phase) {
+                return Some(iv);
+            }
+            if matches!(self.allow, Some(AllowScope::All | AllowScope::Phase))
+                || (self.allow == Some(AllowScope::Request) && phase <= 2)
+            {
+                if self.allow == Some(AllowScope::Phase) {
+                    self.allow = None;
+                }
+                break;
+            }
+        }
+        None
+    }
+
+    fn is_removed(&self, rule: &Rule) -> bool {
+        self.removed_ids
+            .iter()
+            .any(|&(a, b)| (a..=b).contains(&rule.id))
+            || self.removed_tags.iter().any(|t| rule.has_tag(t))
+            || self.removed_msgs.iter().any(|m| rule.msg_matches(m))
+    }
+
+    /// Carries out the disruptive action of a fully matched rule; returns an intervention
+    /// when the host must act.
+    fn disrupt(&mut self, rule: &Rule, phase: u8) -> Option<Intervention> {
+        let a = &rule.actions;
+        let (action, status) = match a.disruptive.as_ref()? {
+            Disruptive::Block => (&rule.block_action, a.status.or(rule.block_status)),
+            d => (d, a.status),
+        };
+        let (act, status) = match action {
+            Disruptive::Pass | Disruptive::Block => return None,
+            Disruptive::Allow(scope) => {
+                if self.engine == EngineMode::On {
+                    self.allow = Some(*scope);
+                }
+                return None;
+            }
+            Disruptive::Deny => (Action::Deny, status.unwrap_or(403)),
+            Disruptive::Drop => (Action::Drop, status.unwrap_or(403)),
+            Disruptive::Redirect(t) => {
+                let url = String::from_utf8_lossy(&self.expand(t, Some(rule))).into_owned();
+                let st = status
+                    .filter(|s| matches!(s, 301 | 302 | 303 | 307))
+                    .unwrap_or(302);
+                (Action::Redirect(url), st)
+            }
+        };
+        let m = self.matches.iter().rev().find(|m| m.id == rule.id);
+        let log = match m {
+            Some(m) => m.line.replacen(
+                "ModSecurity: Warning.",
+                &format!("ModSecurity: Access denied with code {status} (phase {phase})."),
+                1,
+            ),
+            None => format!(
+                "ModSecurity: Access denied with code {status} (phase {phase}). [id \"{}\"] [unique_id \"{}\"]",
+                rule.id, self.id
+            ),
+        };
+        let iv = Intervention {
+            status,
+            action: act,
+            rule_id: Some(rule.id),
+            phase,
+            log,
+        };
+        match self.engine {
+            EngineMode::On => {
+                self.intervention = Some(iv.clone());
+                Some(iv)
+            }
+            _ => {
+                self.would.get_or_insert(iv);
+                None
+            }
+        }
+    }
+
+    /// Evaluates a rule and its chain; on a full match, records the log entry.
+    fn eval_chain(&mut self, rule: &Rule) -> bool {
+        self.matched_vars.clear();
+        let mut link = Some(rule);
+        while let Some(r) = link {
+            if !self.eval_rule(r, rule) {
+                return false;
+            }
+            link = r.chained.as_deref();
+        }
+        self.record_match(rule);
+        true
+    }
+
+    fn record_match(&mut self, rule: &Rule) {
+        let a = &rule.actions;
+        if let Some(sev) = a.severity {
+            if a.log != Some(false) {
+                self.highest_severity = self.highest_severity.min(sev);
+            }
+        }
+        let msg = a
+            .msg
+            .as_ref()
+            .map(|t| String::from_utf8_lossy(&self.expand(t, Some(rule))).into_owned())
+            .unwrap_or_default();
+        let data = a
+            .logdata
+            .as_ref()
+            .map(|t| String::from_utf8_lossy(&self.expand(t, Some(rule))).into_owned())
+            .unwrap_or_default();
+        let tags: Vec<String> = a
+            .tags
+            .iter()
+            .map(|t| String::from_utf8_lossy(&self.expand(t, Some(rule))).into_owned())
+            .collect();
+        let matched = match &rule.op {
+            Some(op) if !self.matched_var.0.is_empty() => format!(
+                "Matched \"Operator `{}' with parameter `{}' against variable `{}' (Value: `{}' )\"",
+                op.name,
+                audit::escape_field(op.param.as_bytes()),
+                self.matched_var.0,
+                audit::escape_field(&self.matched_var.1[..self.matched_var.1.len().min(200)])
+            ),
+            _ => String::new(),
+        };
+        let hostname = self.hostname();
+        let uri = String::from_utf8_lossy(&self.uri).into_owned();
+        let line = audit::format_line(&audit::LineFields {
+            prefix: "Warning.",
+            matched: &matched,
+            file: &rule.file,
+            line: rule.line,
+            id: rule.id,
+            rev: a.rev.as_deref().unwrap_or(""),
+            msg: &msg,
+            data: &data,
+            severity: a.severity,
+            ver: a.ver.as_deref().unwrap_or(""),
+            maturity: a.maturity.as_deref().unwrap_or(""),
+            accuracy: a.accuracy.as_deref().unwrap_or(""),
+            tags: &tags,
+            hostname: &hostname,
+            uri: &uri,
+            unique_id: &self.id,
+        });
+        self.matches.push(RuleMatch {
+            id: rule.id,
+            phase: rule.phase,
+            msg,
+            data,
+            severity: a.severity,
+            tags,
+            line,
+            log: a.log.unwrap_or(true),
+            auditlog: a.auditlog.unwrap_or(true),
+            matched_var: self.matched_var.clone(),
+        });
+    }
+
+    /// Evaluates one rule (one link of a chain); runs its per-match actions.
+    fn eval_rule(&mut self, r: &Rule, starter: &Rule) -> bool {
+        let Some(op) = &r.op else {
+            // SecAction: unconditional.
+            self.run_actions(r);
+            return true;
+        };
+        let values = self.collect(r, starter);
+        let dynamic;
+        let compiled: &dyn operators::Operator = match (&op.compiled, &op.dynamic) {
+            (Some(c), _) => c.as_ref(),
+            (None, Some(t)) => {
+                let param = String::from_utf8_lossy(&self.expand(t, Some(r))).into_owned();
+                match operators::compile(&op.name, &param, &NoFiles) {
+                    Ok(c) => {
+                        dynamic = c;
+                        dynamic.as_ref()
+                    }
+                    Err(_) => return false,
+                }
+            }
+            (None, None) => return false,
+        };
+        let a = &r.actions;
+        let mut matched_any = false;
+        let mut out = std::mem::take(&mut self.op_out);
+        out.want_captures = a.capture;
+        for (name, value) in values {
+            let mut hit = None;
+            if a.multi_match {
+                // multiMatch: the operator runs on the value before and after each
+                // transformation that changed it (ModSecurity reference manual).
+                let mut cur = value.clone();
+                out.reset();
+                if compiled.matches(&cur, &mut out) != op.negated {
+                    hit = Some(cur.clone());
+                }
+                for t in &a.transforms {
+                    if hit.is_some() {
+                        break;
+                    }
+                    if let Some(next) = (t.func)(&cur) {
+                        cur = next;
+                        out.reset();
+                        if compiled.matches(&cur, &mut out) != op.negated {
+                            hit = Some(cur.clone());
+                        }
+                    }
+                }
+            } else {
+                let mut cur = value;
+                for t in &a.transforms {
+                    if let Some(next) = (t.func)(&cur) {
+                        cur = next;
+                    }
+                }
+                out.reset();
+                if compiled.matches(&cur, &mut out) != op.negated {
+                    hit = Some(cur);
+                }
+            }
+            let Some(v) = hit else { continue };
+            matched_any = true;
+            if a.capture && !op.negated {
+                let tx = self.colls.entry("tx".into()).or_default();
+                for i in 0..10 {
+                    tx.remove(&i.to_string());
+                }
+                for (i, c) in out.captures.iter().take(10).enumerate() {
+                    tx.insert(i.to_string(), c.clone());
+                }
+            }
+            self.matched_var = (name.clone(), v.clone());
+            self.matched_vars.push((name, v));
+            self.run_actions(r);
+        }
+        self.op_out = out;
+        matched_any
+    }
+
+    /// Collects the values of a rule's targets, minus exclusions.
+    fn collect(&self, r: &Rule, starter: &Rule) -> Vec<Value> {
+        let mut out = Vec::new();
+        for t in &r.targets {
+            let start = out.len();
+            self.values(t, starter, &mut out);
+            if out.len() == start {
+                continue;
+            }
+            let excluded = |name: &str, ex: &Target| -> bool {
+                if ex.var != t.var {
+                    return false;
+                }
+                let key = name.split_once(':').map_or("", |(_, k)| k);
+                match &ex.selector {
+                    Selector::All => true,
+                    s => s.selects(key.as_bytes()),
+                }
+            };
+            let runtime: Vec<&Target> = self
+                .removed_targets
+                .iter()
+                .filter(|(sel, _)| match sel {
+                    RuleSel::Ids(ids) => ids.iter().any(|&(a, b)| (a..=b).contains(&starter.id)),
+                    RuleSel::Tag(tag) => starter.has_tag(tag),
+                    RuleSel::Msg(m) => starter.msg_matches(m),
+                })
+                .map(|(_, t)| t)
+                .collect();
+            if r.exclusions.is_empty() && runtime.is_empty() {
+                continue;
+            }
+            let mut k = start;
+            while k < out.len() {
+                let name = &out[k].0;
+                if r.exclusions.iter().any(|e| excluded(name, e))
+                    || runtime.iter().any(|e| excluded(name, e))
+                {
+                    out.remove(k);
+                } else {
+                    k += 1;
+                }
+            }
+        }
+        out
+    }
+
+    fn values(&self, t: &Target, rule: &Rule, out: &mut Vec<Value>) {
+        let start = out.len();
+        let vname = t.var.name();
+        let pairs = |out: &mut Vec<Value>, list: &[Pair], names: bool, label: &str| {
+            for (k, v) in list {
+                if t.selector.selects(k) {
+                    let name = format!("{label}:{}", String::from_utf8_lossy(k));
+                    out.push((name, if names { k.clone() } else { v.clone() }));
+                }
+            }
+        };
+        let scalar = |out: &mut Vec<Value>, v: Vec<u8>| out.push((vname.to_string(), v));
+        match t.var {
+            Var::Args => {
+                pairs(out, &self.args_get, false, "ARGS");
+                pairs(out, &self.args_post, false, "ARGS");
+            }
+            Var::ArgsGet => pairs(out, &self.args_get, false, "ARGS_GET"),
+            Var::ArgsPost => pairs(out, &self.args_post, false, "ARGS_POST"),
+            Var::ArgsNames => {
+                pairs(out, &self.args_get, true, "ARGS_NAMES");
+                pairs(out, &self.args_post, true, "ARGS_NAMES");
+            }
+            Var::ArgsGetNames => pairs(out, &self.args_get, true, "ARGS_GET_NAMES"),
+            Var::ArgsPostNames => pairs(out, &self.args_post, true, "ARGS_POST_NAMES"),
+            Var::ArgsCombinedSize => {
+                let n: usize = self
+                    .args_get
+                    .iter()
+                    .chain(&self.args_post)
+                    .map(|(k, v)| k.len() + v.len())
+                    .sum();
+                scalar(out, num(n));
+            }
+            Var::RequestHeaders => pairs(out, &self.headers, false, "REQUEST_HEADERS"),
+            Var::RequestHeadersNames => pairs(out, &self.headers, true, "REQUEST_HEADERS_NAMES"),
+            Var::RequestCookies => pairs(out, &self.cookies, false, "REQUEST_COOKIES"),
+            Var::RequestCookiesNames => pairs(out, &self.cookies, true, "REQUEST_COOKIES_NAMES"),
+            Var::ResponseHeaders => pairs(out, &self.resp_headers, false, "RESPONSE_HEADERS"),
+            Var::ResponseHeadersNames => {
+                pairs(out, &self.resp_headers, true, "RESPONSE_HEADERS_NAMES")
+            }
+            Var::Files | Var::FilesNames | Var::FilesSizes | Var::FilesTmpNames => {
+                if let Some(m) = &self.multipart {
+                    for f in &m.files {
+                        if !t.selector.selects(&f.name) {
+                            continue;
+                        }
+                        let v = match t.var {
+                            Var::Files => f.filename.clone(),
+                            Var::FilesNames => f.name.clone(),
+                            Var::FilesSizes => num(f.size),
+                            _ => Vec::new(),
+                        };
+                        out.push((format!("{vname}:{}", String::from_utf8_lossy(&f.name)), v));
+                    }
+                }
+            }
+            Var::FilesCombinedSize => {
+                let n: usize = self
+                    .multipart
+                    .as_ref()
+                    .map_or(0, |m| m.files.iter().map(|f| f.size).sum());
+                scalar(out, num(n));
+            }
+            Var::MultipartPartHeaders => {
+                if let Some(m) = &self.multipart {
+                    pairs(out, &m.part_headers, false, "MULTIPART_PART_HEADERS");
+                }
+            }
+            Var::MultipartFilename | Var::MultipartName => {
+                if let Some(m) = &self.multipart {
+                    let list = if t.var == Var::MultipartName {
+                        &m.names
+                    } else {
+                        &m.filenames
+                    };
+                    for v in list {
+                        out.push((vname.to_string(), v.clone()));
+                    }
+                }
+            }
+            Var::Xml => {
+                if let Some(doc) = &self.xml {
+                    let expr = match &t.selector {
+                        Selector::XPath(x) => x.as_str(),
+                        _ => "/*",
+                    };
+                    for v in doc.xpath(expr) {
+                        out.push(("XML".to_string(), v));
+                    }
+                }
+            }
+            Var::Tx
+            | Var::Env
+            | Var::Ip
+            | Var::Global
+            | Var::Session
+            | Var::User
+            | Var::Resource
+            | Var::Geo => {
+                let cname = vname.to_ascii_lowercase();
+                if let Some(c) = self.colls.get(&cname) {
+                    for (k, v) in c {
+                        if t.selector.selects(k.as_bytes()) {
+                            out.push((format!("{vname}:{k}"), v.clone()));
+                        }
+                    }
+                }
+            }
+            Var::MatchedVars => {
+                for (n, v) in &self.matched_vars {
+                    out.push((n.clone(), v.clone()));
+                }
+            }
+            Var::MatchedVarsNames => {
+                for (n, _) in &self.matched_vars {
+                    out.push((n.clone(), n.clone().into_bytes()));
+                }
+            }
+            Var::Rule => {
+                for key in ["id", "msg", "phase", "severity", "rev", "ver", "logdata"] {
+                    if t.selector.selects(key.as_bytes()) {
+                        if let Some(v) = self.rule_field(rule, key) {
+                            out.push((format!("RULE:{key}"), v));
+                        }
+                    }
+                }
+            }
+            _ => {
+                if let Some(v) = self.scalar(t.var) {
+                    scalar(out, v);
+                }
+            }
+        }
+        if t.count {
+            let n = out.len() - start;
+            out.truncate(start);
+            let name = match &t.selector {
+                Selector::All => format!("&{vname}"),
+                s => format!("&{vname}:{}", s.text()),
+            };
+            out.push((name, num(n)));
+        }
+    }
+
+    fn rule_field(&self, rule: &Rule, key: &str) -> Option<Vec<u8>> {
+        let a = &rule.actions;
+        match key {
+            "id" => Some(num(rule.id)),
+            "phase" => Some(num(rule.phase)),
+            "severity" => a.severity.map(num),
+            "rev" => a.rev.clone().map(String::into_bytes),
+            "ver" => a.ver.clone().map(String::into_bytes),
+            "msg" => a.msg.as_ref().map(|t| self.expand(t, None)),
+            "logdata" => a.logdata.as_ref().map(|t| self.expand(t, None)),
+            _ => None,
+        }
+    }
+
+    fn scalar(&self, var: Var) -> Option<Vec<u8>> {
+        let now = || {
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_secs()
+        };
+        let flag = |b: bool| Some(num(u8::from(b)));
+        let mflag = |f: fn(&Multipart) -> bool| flag(self.multipart.as_ref().is_some_and(f));
+        Some(match var {
+            Var::RequestMethod => self.method.clone().into_bytes(),
+            Var::RequestProtocol => self.protocol.clone().into_bytes(),
+            Var::RequestUri => self.uri.clone(),
+            Var::RequestUriRaw => self.uri_raw.clone(),
+            Var::RequestFilename | Var::PathInfo => self.filename.clone(),
+            Var::RequestBasename => {
+                let f = &self.filename;
+                let start = f
+                    .iter()
+                    .rposition(|&b| b == b'/' || b == b'\\')
+                    .map_or(0, |i| i + 1);
+                f[start..].to_vec()
+            }
+            Var::RequestLine => {
+                let mut v = format!("{} ", self.method).into_bytes();
+                v.extend_from_slice(&self.uri_raw);
+                v.extend_from_slice(format!(" {}", self.protocol).as_bytes());
+                v
+            }
+            Var::QueryString => self.query.clone(),
+            Var::RequestBody => {
+                let urlenc = self.reqbody_processor.as_deref() == Some("URLENCODED");
+                if !(urlenc || self.force_body_var || self.reqbody_processor.is_none()) {
+                    return None;
+                }
+                self.body.clone()
+            }
+            Var::RequestBodyLength => num(self.body.len()),
+            Var::FullRequestLength => num(self.body.len() + self.uri_raw.len()),
+            Var::RemoteAddr => self.conn.client_addr.clone().into_bytes(),
+            Var::RemotePort => num(self.conn.client_port),
+            Var::ServerAddr => self.conn.server_addr.clone().into_bytes(),
+            Var::ServerPort => num(self.conn.server_port),
+            Var::ServerName => self.hostname().into_bytes(),
+            Var::UniqueId => self.id.clone().into_bytes(),
+            Var::ReqbodyProcessor => self.reqbody_processor.clone()?.into_bytes(),
+            Var::ReqbodyError | Var::ReqbodyProcessorError => {
+                return flag(self.reqbody_error.is_some())
+            }
+            Var::ReqbodyErrorMsg | Var::ReqbodyProcessorErrorMsg => {
+                self.reqbody_error.clone().unwrap_or_default().into_bytes()
+            }
+            Var::UrlencodedError => return flag(self.urlencoded_error),
+            Var::InboundDataError => return flag(self.body_truncated),
+            Var::OutboundDataError => return flag(self.resp_seen > self.response_body_limit),
+            Var::MultipartStrictError => return mflag(Multipart::strict_error),
+            Var::MultipartUnmatchedBoundary => return mflag(|m| m.flags.unmatched_boundary),
+            Var::MultipartBoundaryQuoted => return mflag(|m| m.flags.boundary_quoted),
+            Var::MultipartBoundaryWhitespace => return mflag(|m| m.flags.boundary_whitespace),
+            Var::MultipartDataBefore => return mflag(|m| m.flags.data_before),
+            Var::MultipartDataAfter => return mflag(|m| m.flags.data_after),
+            Var::MultipartHeaderFolding => return mflag(|m| m.flags.header_folding),
+            Var::MultipartLfLine => return mflag(|m| m.flags.lf_line),
+            Var::MultipartCrlfLfLines => return mflag(|m| m.flags.crlf_lf_lines()),
+            Var::MultipartMissingSemicolon => return mflag(|m| m.flags.missing_semicolon),
+            Var::MultipartInvalidQuoting => return mflag(|m| m.flags.invalid_quoting),
+            Var::MultipartInvalidPart => return mflag(|m| m.flags.invalid_part),
+            Var::MultipartInvalidHeaderFolding => return mflag(|m| m.flags.invalid_header_folding),
+            Var::MultipartFileLimitExceeded => return mflag(|m| m.flags.file_limit_exceeded),
+            Var::ResponseBody => self.resp_body.clone(),
+            Var::ResponseStatus | Var::Status => num(self.status),
+            Var::ResponseProtocol => self.resp_protocol.clone().into_bytes(),
+            Var::ResponseContentType => self.resp_header("content-type")?.to_vec(),
+            Var::ResponseContentLength => self.resp_header("content-length")?.to_vec(),
+            Var::StatusLine => format!("{} {}", self.resp_protocol, self.status).into_bytes(),
+            Var::HighestSeverity => num(self.highest_severity),
+            Var::MatchedVar => self.matched_var.1.clone(),
+            Var::MatchedVarName => self.matched_var.0.clone().into_bytes(),
+            Var::Duration => num(self.started.elapsed().as_millis()),
+            Var::WebappId => self.rules.settings.web_app_id.clone().into_bytes(),
+            Var::ModsecBuild => b"030015".to_vec(),
+            Var::FullRequest => {
+                let mut v = self.scalar(Var::RequestLine)?;
+                for (k, val) in &self.headers {
+                    v.extend_from_slice(b"\n");
+                    v.extend_from_slice(k);
+                    v.extend_from_slice(b": ");
+                    v.extend_from_slice(val);
+                }
+                v.extend_from_slice(b"\n\n");
+                v.extend_from_slice(&self.body);
+                v
+            }
+            Var::AuthType | Var::RemoteUser | Var::RemoteHost | Var::SessionId | Var::UserId => {
+                if var == Var::RemoteHost {
+                    self.conn.client_addr.clone().into_bytes()
+                } else {
+                    return None;
+                }
+            }
+            Var::TimeEpoch => num(now()),
+            Var::Time
+            | Var::TimeDay
+            | Var::TimeHour
+            | Var::TimeMin
+            | Var::TimeMon
+            | Var::TimeSec
+            | Var::TimeWday
+            | Var::TimeYear => {
+                let t = civil(now());
+                match var {
+                    Var::Time => format!("{:02}:{:02}:{:02}", t.hour, t.min, t.sec).into_bytes(),
+                    Var::TimeDay => num(t.day),
+                    Var::TimeHour => num(t.hour),
+                    Var::TimeMin => num(t.min),
+                    Var::TimeMon => num(t.mon),
+                    Var::TimeSec => num(t.sec),
+                    Var::TimeWday => num(t.wday),
+                    _ => num(t.year),
+                }
+            }
+            _ => return None,
+        })
+    }
+
+    /// Expands a macro template against the transaction.
+    fn expand(&self, t: &Template, rule: Option<&Rule>) -> Vec<u8> {
+        t.expand(|r| self.resolve(r, rule))
+    }
+
+    fn resolve(&self, r: &MacroRef, rule: Option<&Rule>) -> Option<Vec<u8>> {
+        let var = Var::from_name(&r.var)?;
+        if var == Var::Rule {
+            return rule.and_then(|rule| self.rule_field(rule, r.key.as_deref()?));
+        }
+        if let Some(key) = &r.key {
+            if var.is_collection() {
+                let coll = var.name().to_ascii_lowercase();
+                if let Some(c) = self.colls.get(&coll) {
+                    return c.get(key).cloned();
+                }
+                let target = Target {
+                    var,
+                    selector: Selector::Key(key.clone()),
+                    count: false,
+                    exclude: false,
+                };
+                let mut out = Vec::new();
+                let dummy = rule?;
+                self.values(&target, dummy, &mut out);
+                return out.into_iter().next().map(|(_, v)| v);
+            }
+        }
+        self.scalar(var)
+    }
+
+    /// Runs a rule's per-match actions (`setvar`, `ctl`, …).
+    fn run_actions(&mut self, r: &Rule) {
+        for act in &r.actions.run {
+            match act {
+                RunAction::SetVar(sv) => {
+                    let key = lower(&self.expand(&sv.key, Some(r)));
+                    let value = self.expand(&sv.value, Some(r));
+                    let coll = self.colls.entry(sv.collection.clone()).or_default();
+                    match sv.op {
+                        SetOp::Set => {
+                            coll.insert(key, value);
+                        }
+                        SetOp::Delete => {
+                            coll.remove(&key);
+                        }
+                        SetOp::Add | SetOp::Sub => {
+                            let cur = coll.get(&key).map_or(0, |v| to_int(v));
+                            let d = to_int(&value);
+                            let n = if sv.op == SetOp::Add {
+                                cur.saturating_add(d)
+                            } else {
+                                cur.saturating_sub(d)
+                            };
+                            coll.insert(key, num(n));
+                        }
+                    }
+                }
+                RunAction::SetEnv(k, v) => {
+                    let key = lower(&self.expand(k, Some(r)));
+                    let value = self.expand(v, Some(r));
+                    self.colls
+                        .entry("env".into())
+                        .or_default()
+                        .insert(key, value);
+                }
+                RunAction::Ctl(c) => self.ctl(c),
+                RunAction::Sanitise(_, name) => self.sanitise.push(name.clone()),
+            }
+        }
+    }
+
+    fn ctl(&mut self, c: &Ctl) {
+        match c {
+            Ctl::RuleEngine(m) => self.engine = *m,
+            Ctl::RuleRemoveById(ids) => self.removed_ids.extend(ids),
+            Ctl::RuleRemoveByTag(t) => self.removed_tags.push(t.clone()),
+            Ctl::RuleRemoveByMsg(m) => self.removed_msgs.push(m.clone()),
+            Ctl::RuleRemoveTargetById(ids, ts) => {
+                for t in ts {
+                    self.removed_targets
+                        .push((RuleSel::Ids(ids.clone()), t.clone()));
+                }
+            }
+            Ctl::RuleRemoveTargetByTag(tag, ts) => {
+                for t in ts {
+                    self.removed_targets
+                        .push((RuleSel::Tag(tag.clone()), t.clone()));
+                }
+            }
+            Ctl::RuleRemoveTargetByMsg(m, ts) => {
+                for t in ts {
+                    self.removed_targets
+                        .push((RuleSel::Msg(m.clone()), t.clone()));
+                }
+            }
+            Ctl::RequestBodyAccess(b) => self.request_body_access = *b,
+            Ctl::RequestBodyLimit(n) => self.request_body_limit = *n,
+            Ctl::RequestBodyProcessor(p) => self.forced_processor = Some(p.clone()),
+            Ctl::ForceRequestBodyVariable(b) => self.force_body_var = *b,
+            Ctl::ResponseBodyAccess(b) => self.response_body_access = *b,
+            Ctl::ResponseBodyLimit(n) => self.response_body_limit = *n,
+            Ctl::AuditEngine(v) => {
+                if let Some(e) = AuditEngine::parse(v) {
+                    self.audit_engine = e;
+                }
+            }
+            Ctl::AuditLogParts(p) => {
+                if let Some(add) = p.strip_prefix('+') {
+                    self.audit_parts.push_str(add);
+                } else if let Some(del) = p.strip_prefix('-') {
+                    self.audit_parts.retain(|c| !del.contains(c));
+                } else {
+                    self.audit_parts = p.clone();
+                }
+            }
+            Ctl::Ignored => {}
+        }
+    }
+
+    /// Names given to `sanitiseArg` and friends, to mask in the audit record.
+    pub fn sanitised(&self) -> &[String] {
+        &self.sanitise
     }
 
     /// The JSON audit record (ModSecurity v3 JSON layout) if `SecAuditEngine` says this
     /// transaction is to be audited; call after [`Transaction::process_logging`].
     pub fn audit_record(&self) -> Option<String> {
+        if !self.audit_wanted() {
+            return None;
+        }
+        Some(crate::audit::record::json(self))
+    }
+
+    /// Read access for the audit record builder.
+    pub(crate) fn audit_view(&self) -> crate::audit::record::View<'_> {
+        crate::audit::record::View {
+            id: &self.id,
+            conn: &self.conn,
+            method: &self.method,
+            uri: &self.uri_raw,
+            protocol: &self.protocol,
+            headers: &self.headers,
+            body: &self.body,
+            status: self.intervention.as_ref().map_or(self.status, |i| i.status),
+            resp_headers: &self.resp_headers,
+            resp_body: &self.resp_body,
+            matches: &self.matches,
+            parts: &self.audit_parts,
+            sanitise: &self.sanitise,
+            intervention: self.intervention.as_ref(),
+            server_signature: self.rules.settings.server_signature.as_deref(),
+            components: &self.rules.settings.component_signatures,
+        }
+    }
+}
+
+/// Operators compiled at run time (from macro-expanded parameters) read no files.
+struct NoFiles;
+
+impl operators::DataFiles for NoFiles {
+    fn read(&self, _: &str) -> Option<Vec<u8>> {
         None
+    }
+}
+
+struct Civil {
+    year: i64,
+    mon: u32,
+    day: u32,
+    hour: u64,
+    min: u64,
+    sec: u64,
+    wday: u64,
+}
+
+/// UTC calendar fields from a Unix time (Howard Hinnant's days-from-civil inverse).
+fn civil(secs: u64) -> Civil {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let mon = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(mon <= 2);
+    Civil {
+        year,
+        mon,
+        day,
+        hour: rem / 3600,
+        min: (rem % 3600) / 60,
+        sec: rem % 60,
+        wday: ((days + 4).rem_euclid(7)) as u64,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_time() {
+        let c = civil(1_700_000_000); // 2023-11-14 22:13:20 UTC, a Tuesday
+        assert_eq!(
+            (c.year, c.mon, c.day, c.hour, c.min, c.sec, c.wday),
+            (2023, 11, 14, 22, 13, 20, 2)
+        );
+    }
+
+    #[test]
+    fn setvar_integers() {
+        assert_eq!(to_int(b"12abc"), 12);
+        assert_eq!(to_int(b"-3"), -3);
+        assert_eq!(to_int(b"x"), 0);
     }
 }

@@ -1,0 +1,489 @@
+//! Variables (`ARGS`, `REQUEST_HEADERS:User-Agent`, `&TX:foo`, `!ARGS:/^x/`): parsing the
+//! target list of a rule. Reading values out of a transaction is in
+//! [`crate::transaction`]; this module only knows names and selectors.
+
+use regex::bytes::Regex;
+
+/// A variable (collection or scalar), named as in the ModSecurity reference manual.
+#[allow(missing_docs)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Var {
+    Args,
+    ArgsGet,
+    ArgsPost,
+    ArgsNames,
+    ArgsGetNames,
+    ArgsPostNames,
+    ArgsCombinedSize,
+    AuthType,
+    Duration,
+    Env,
+    Files,
+    FilesCombinedSize,
+    FilesNames,
+    FilesSizes,
+    FilesTmpNames,
+    FilesTmpContent,
+    FullRequest,
+    FullRequestLength,
+    Geo,
+    HighestSeverity,
+    InboundDataError,
+    MatchedVar,
+    MatchedVars,
+    MatchedVarName,
+    MatchedVarsNames,
+    ModsecBuild,
+    MultipartBoundaryQuoted,
+    MultipartBoundaryWhitespace,
+    MultipartCrlfLfLines,
+    MultipartDataAfter,
+    MultipartDataBefore,
+    MultipartFileLimitExceeded,
+    MultipartFilename,
+    MultipartHeaderFolding,
+    MultipartInvalidHeaderFolding,
+    MultipartInvalidPart,
+    MultipartInvalidQuoting,
+    MultipartLfLine,
+    MultipartMissingSemicolon,
+    MultipartName,
+    MultipartPartHeaders,
+    MultipartStrictError,
+    MultipartUnmatchedBoundary,
+    OutboundDataError,
+    PathInfo,
+    QueryString,
+    RemoteAddr,
+    RemoteHost,
+    RemotePort,
+    RemoteUser,
+    ReqbodyError,
+    ReqbodyErrorMsg,
+    ReqbodyProcessor,
+    ReqbodyProcessorError,
+    ReqbodyProcessorErrorMsg,
+    RequestBasename,
+    RequestBody,
+    RequestBodyLength,
+    RequestCookies,
+    RequestCookiesNames,
+    RequestFilename,
+    RequestHeaders,
+    RequestHeadersNames,
+    RequestLine,
+    RequestMethod,
+    RequestProtocol,
+    RequestUri,
+    RequestUriRaw,
+    Resource,
+    ResponseBody,
+    ResponseContentLength,
+    ResponseContentType,
+    ResponseHeaders,
+    ResponseHeadersNames,
+    ResponseProtocol,
+    ResponseStatus,
+    Rule,
+    ServerAddr,
+    ServerName,
+    ServerPort,
+    Session,
+    SessionId,
+    Status,
+    StatusLine,
+    Time,
+    TimeDay,
+    TimeEpoch,
+    TimeHour,
+    TimeMin,
+    TimeMon,
+    TimeSec,
+    TimeWday,
+    TimeYear,
+    Tx,
+    UniqueId,
+    UrlencodedError,
+    User,
+    UserId,
+    WebappId,
+    WebserverErrorLog,
+    Xml,
+    Global,
+    Ip,
+}
+
+const NAMES: &[(&str, Var)] = &[
+    ("ARGS", Var::Args),
+    ("ARGS_GET", Var::ArgsGet),
+    ("ARGS_POST", Var::ArgsPost),
+    ("ARGS_NAMES", Var::ArgsNames),
+    ("ARGS_GET_NAMES", Var::ArgsGetNames),
+    ("ARGS_POST_NAMES", Var::ArgsPostNames),
+    ("ARGS_COMBINED_SIZE", Var::ArgsCombinedSize),
+    ("AUTH_TYPE", Var::AuthType),
+    ("DURATION", Var::Duration),
+    ("ENV", Var::Env),
+    ("FILES", Var::Files),
+    ("FILES_COMBINED_SIZE", Var::FilesCombinedSize),
+    ("FILES_NAMES", Var::FilesNames),
+    ("FILES_SIZES", Var::FilesSizes),
+    ("FILES_TMPNAMES", Var::FilesTmpNames),
+    ("FILES_TMP_CONTENT", Var::FilesTmpContent),
+    ("FULL_REQUEST", Var::FullRequest),
+    ("FULL_REQUEST_LENGTH", Var::FullRequestLength),
+    ("GEO", Var::Geo),
+    ("HIGHEST_SEVERITY", Var::HighestSeverity),
+    ("INBOUND_DATA_ERROR", Var::InboundDataError),
+    ("MATCHED_VAR", Var::MatchedVar),
+    ("MATCHED_VARS", Var::MatchedVars),
+    ("MATCHED_VAR_NAME", Var::MatchedVarName),
+    ("MATCHED_VARS_NAMES", Var::MatchedVarsNames),
+    ("MODSEC_BUILD", Var::ModsecBuild),
+    ("MULTIPART_BOUNDARY_QUOTED", Var::MultipartBoundaryQuoted),
+    (
+        "MULTIPART_BOUNDARY_WHITESPACE",
+        Var::MultipartBoundaryWhitespace,
+    ),
+    ("MULTIPART_CRLF_LF_LINES", Var::MultipartCrlfLfLines),
+    ("MULTIPART_DATA_AFTER", Var::MultipartDataAfter),
+    ("MULTIPART_DATA_BEFORE", Var::MultipartDataBefore),
+    (
+        "MULTIPART_FILE_LIMIT_EXCEEDED",
+        Var::MultipartFileLimitExceeded,
+    ),
+    ("MULTIPART_FILENAME", Var::MultipartFilename),
+    ("MULTIPART_HEADER_FOLDING", Var::MultipartHeaderFolding),
+    (
+        "MULTIPART_INVALID_HEADER_FOLDING",
+        Var::MultipartInvalidHeaderFolding,
+    ),
+    ("MULTIPART_INVALID_PART", Var::MultipartInvalidPart),
+    ("MULTIPART_INVALID_QUOTING", Var::MultipartInvalidQuoting),
+    ("MULTIPART_LF_LINE", Var::MultipartLfLine),
+    (
+        "MULTIPART_MISSING_SEMICOLON",
+        Var::MultipartMissingSemicolon,
+    ),
+    (
+        "MULTIPART_SEMICOLON_MISSING",
+        Var::MultipartMissingSemicolon,
+    ),
+    ("MULTIPART_NAME", Var::MultipartName),
+    ("MULTIPART_PART_HEADERS", Var::MultipartPartHeaders),
+    ("MULTIPART_STRICT_ERROR", Var::MultipartStrictError),
+    (
+        "MULTIPART_UNMATCHED_BOUNDARY",
+        Var::MultipartUnmatchedBoundary,
+    ),
+    ("OUTBOUND_DATA_ERROR", Var::OutboundDataError),
+    ("PATH_INFO", Var::PathInfo),
+    ("QUERY_STRING", Var::QueryString),
+    ("REMOTE_ADDR", Var::RemoteAddr),
+    ("REMOTE_HOST", Var::RemoteHost),
+    ("REMOTE_PORT", Var::RemotePort),
+    ("REMOTE_USER", Var::RemoteUser),
+    ("REQBODY_ERROR", Var::ReqbodyError),
+    ("REQBODY_ERROR_MSG", Var::ReqbodyErrorMsg),
+    ("REQBODY_PROCESSOR", Var::ReqbodyProcessor),
+    ("REQBODY_PROCESSOR_ERROR", Var::ReqbodyProcessorError),
+    ("REQBODY_PROCESSOR_ERROR_MSG", Var::ReqbodyProcessorErrorMsg),
+    ("REQUEST_BASENAME", Var::RequestBasename),
+    ("REQUEST_BODY", Var::RequestBody),
+    ("REQUEST_BODY_LENGTH", Var::RequestBodyLength),
+    ("REQUEST_COOKIES", Var::RequestCookies),
+    ("REQUEST_COOKIES_NAMES", Var::RequestCookiesNames),
+    ("REQUEST_FILENAME", Var::RequestFilename),
+    ("REQUEST_HEADERS", Var::RequestHeaders),
+    ("REQUEST_HEADERS_NAMES", Var::RequestHeadersNames),
+    ("REQUEST_LINE", Var::RequestLine),
+    ("REQUEST_METHOD", Var::RequestMethod),
+    ("REQUEST_PROTOCOL", Var::RequestProtocol),
+    ("REQUEST_URI", Var::RequestUri),
+    ("REQUEST_URI_RAW", Var::RequestUriRaw),
+    ("RESOURCE", Var::Resource),
+    ("RESPONSE_BODY", Var::ResponseBody),
+    ("RESPONSE_CONTENT_LENGTH", Var::ResponseContentLength),
+    ("RESPONSE_CONTENT_TYPE", Var::ResponseContentType),
+    ("RESPONSE_HEADERS", Var::ResponseHeaders),
+    ("RESPONSE_HEADERS_NAMES", Var::ResponseHeadersNames),
+    ("RESPONSE_PROTOCOL", Var::ResponseProtocol),
+    ("RESPONSE_STATUS", Var::ResponseStatus),
+    ("RULE", Var::Rule),
+    ("SERVER_ADDR", Var::ServerAddr),
+    ("SERVER_NAME", Var::ServerName),
+    ("SERVER_PORT", Var::ServerPort),
+    ("SESSION", Var::Session),
+    ("SESSIONID", Var::SessionId),
+    ("STATUS", Var::Status),
+    ("STATUS_LINE", Var::StatusLine),
+    ("TIME", Var::Time),
+    ("TIME_DAY", Var::TimeDay),
+    ("TIME_EPOCH", Var::TimeEpoch),
+    ("TIME_HOUR", Var::TimeHour),
+    ("TIME_MIN", Var::TimeMin),
+    ("TIME_MON", Var::TimeMon),
+    ("TIME_SEC", Var::TimeSec),
+    ("TIME_WDAY", Var::TimeWday),
+    ("TIME_YEAR", Var::TimeYear),
+    ("TX", Var::Tx),
+    ("UNIQUE_ID", Var::UniqueId),
+    ("URLENCODED_ERROR", Var::UrlencodedError),
+    ("USER", Var::User),
+    ("USERID", Var::UserId),
+    ("WEBAPPID", Var::WebappId),
+    ("WEBSERVER_ERROR_LOG", Var::WebserverErrorLog),
+    ("XML", Var::Xml),
+    ("GLOBAL", Var::Global),
+    ("IP", Var::Ip),
+];
+
+impl Var {
+    /// Looks a variable up by name, case-insensitively.
+    pub fn from_name(name: &str) -> Option<Var> {
+        NAMES
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| *v)
+    }
+
+    /// The variable's canonical name.
+    pub fn name(self) -> &'static str {
+        NAMES
+            .iter()
+            .find(|(_, v)| *v == self)
+            .map(|(n, _)| *n)
+            .unwrap_or("UNKNOWN")
+    }
+
+    /// Whether the variable is a collection (takes `:key` selectors).
+    pub fn is_collection(self) -> bool {
+        matches!(
+            self,
+            Var::Args
+                | Var::ArgsGet
+                | Var::ArgsPost
+                | Var::ArgsNames
+                | Var::ArgsGetNames
+                | Var::ArgsPostNames
+                | Var::Env
+                | Var::Files
+                | Var::FilesNames
+                | Var::FilesSizes
+                | Var::FilesTmpNames
+                | Var::FilesTmpContent
+                | Var::Geo
+                | Var::MatchedVars
+                | Var::MatchedVarsNames
+                | Var::MultipartFilename
+                | Var::MultipartName
+                | Var::MultipartPartHeaders
+                | Var::RequestCookies
+                | Var::RequestCookiesNames
+                | Var::RequestHeaders
+                | Var::RequestHeadersNames
+                | Var::ResponseHeaders
+                | Var::ResponseHeadersNames
+                | Var::Rule
+                | Var::Session
+                | Var::Tx
+                | Var::Xml
+                | Var::User
+                | Var::Global
+                | Var::Ip
+                | Var::Resource
+        )
+    }
+}
+
+/// How a target picks members of a collection.
+#[derive(Debug, Clone)]
+pub enum Selector {
+    /// The whole collection.
+    All,
+    /// Members whose key equals this (compared case-insensitively, as libmodsecurity 3's
+    /// anchored collections do).
+    Key(String),
+    /// Members whose key matches the regex (`ARGS:/^id_/`).
+    Regex(Regex),
+    /// An XPath expression (`XML:/*`).
+    XPath(String),
+}
+
+impl Selector {
+    /// Whether a member named `key` is selected.
+    pub fn selects(&self, key: &[u8]) -> bool {
+        match self {
+            Selector::All | Selector::XPath(_) => true,
+            Selector::Key(k) => k.as_bytes().eq_ignore_ascii_case(key),
+            Selector::Regex(r) => r.is_match(key),
+        }
+    }
+
+    /// The selector as written, for logs (`foo`, `/^x/`).
+    pub fn text(&self) -> String {
+        match self {
+            Selector::All => String::new(),
+            Selector::Key(k) => k.clone(),
+            Selector::Regex(r) => format!("/{}/", r.as_str().trim_start_matches("(?i)")),
+            Selector::XPath(x) => x.clone(),
+        }
+    }
+}
+
+/// One entry of a rule's target list.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The variable.
+    pub var: Var,
+    /// Which members.
+    pub selector: Selector,
+    /// `&VAR`: the count of selected members instead of their values.
+    pub count: bool,
+    /// `!VAR:key`: an exclusion rather than a target.
+    pub exclude: bool,
+}
+
+/// Parses a rule's variable list (`ARGS|!ARGS:foo|&TX:x|XML:/*`).
+pub fn parse_targets(text: &str) -> Result<Vec<Target>, String> {
+    let mut out = Vec::new();
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        // Leading separators / whitespace.
+        while i < b.len() && (b[i] == b'|' || b[i] == b' ') {
+            i += 1;
+        }
+        if i >= b.len() {
+            break;
+        }
+        let mut exclude = false;
+        let mut count = false;
+        loop {
+            match b.get(i) {
+                Some(b'!') => exclude = true,
+                Some(b'&') => count = true,
+                _ => break,
+            }
+            i += 1;
+        }
+        let start = i;
+        while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+            i += 1;
+        }
+        let name = &text[start..i];
+        let var = Var::from_name(name).ok_or_else(|| format!("unknown variable `{name}`"))?;
+        let mut selector = Selector::All;
+        if b.get(i) == Some(&b':') || (b.get(i) == Some(&b'.') && var.is_collection()) {
+            i += 1;
+            let (key, next) = if var == Var::Xml {
+                // XPath may contain slashes: it runs to the next `|`.
+                let end = text[i..].find('|').map_or(text.len(), |p| i + p);
+                (text[i..end].to_string(), end)
+            } else {
+                read_key(text, i)?
+            };
+            i = next;
+            selector = make_selector(var, key)?;
+        }
+        if !matches!(selector, Selector::All) && !var.is_collection() {
+            return Err(format!("variable `{name}` takes no key"));
+        }
+        out.push(Target {
+            var,
+            selector,
+            count,
+            exclude,
+        });
+        if i < b.len() && b[i] != b'|' {
+            return Err(format!("unexpected `{}` in variable list", &text[i..]));
+        }
+    }
+    if out.is_empty() {
+        return Err("empty variable list".into());
+    }
+    Ok(out)
+}
+
+/// Reads a key after `:`; returns the key (with slashes kept for regexes) and the index
+/// after it.
+fn read_key(text: &str, start: usize) -> Result<(String, usize), String> {
+    let b = text.as_bytes();
+    let mut i = start;
+    match b.get(i) {
+        Some(b'\'') => {
+            i += 1;
+            let s = i;
+            while i < b.len() && b[i] != b'\'' {
+                i += 1;
+            }
+            if i >= b.len() {
+                return Err("unterminated quoted key".into());
+            }
+            Ok((text[s..i].to_string(), i + 1))
+        }
+        Some(b'/') => {
+            // A regex key: up to the closing unescaped slash.
+            i += 1;
+            while i < b.len() && b[i] != b'/' {
+                if b[i] == b'\\' {
+                    i += 1;
+                }
+                i += 1;
+            }
+            if i >= b.len() {
+                // An XPath such as `XML:/*` has no closing slash: take the rest.
+                let end = text[start..].find('|').map_or(text.len(), |p| start + p);
+                return Ok((text[start..end].to_string(), end));
+            }
+            Ok((text[start..=i].to_string(), i + 1))
+        }
+        _ => {
+            let end = text[start..].find('|').map_or(text.len(), |p| start + p);
+            Ok((text[start..end].to_string(), end))
+        }
+    }
+}
+
+fn make_selector(var: Var, key: String) -> Result<Selector, String> {
+    if var == Var::Xml {
+        return Ok(Selector::XPath(key));
+    }
+    if key.len() >= 2 && key.starts_with('/') && key.ends_with('/') {
+        let pat = &key[1..key.len() - 1];
+        let re = regex::bytes::RegexBuilder::new(pat)
+            .case_insensitive(true)
+            .unicode(false)
+            .build()
+            .map_err(|e| format!("bad key regex `{pat}`: {e}"))?;
+        return Ok(Selector::Regex(re));
+    }
+    Ok(Selector::Key(key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_selectors_counts_and_exclusions() {
+        let t = parse_targets(
+            "REQUEST_HEADERS:User-Agent|!ARGS:foo|&TX:x|ARGS:/^id_|x/|XML:/*|XML://@*",
+        )
+        .unwrap();
+        assert_eq!(t.len(), 6);
+        assert!(matches!(&t[5].selector, Selector::XPath(x) if x == "//@*"));
+        assert!(matches!(&t[0].selector, Selector::Key(k) if k == "User-Agent"));
+        assert!(t[1].exclude);
+        assert!(t[2].count);
+        assert!(t[3].selector.selects(b"ID_3"));
+        assert!(t[3].selector.selects(b"x"));
+        assert!(matches!(&t[4].selector, Selector::XPath(x) if x == "/*"));
+    }
+
+    #[test]
+    fn unknown_variables_are_errors() {
+        assert!(parse_targets("NOPE").is_err());
+        assert!(parse_targets("REQUEST_METHOD:x").is_err());
+    }
+}
