@@ -1,0 +1,296 @@
+//! End-to-end behaviour of the engine: configuration in, verdicts and log lines out.
+
+use std::sync::Arc;
+
+use wafer::{Action, FileSet, RuleSet, Transaction};
+
+fn rules(text: &str) -> Arc<RuleSet> {
+    Arc::new(RuleSet::compile("test.conf", text, &FileSet::new()).expect("rules compile"))
+}
+
+/// Runs a whole request (and a 200 text/html response) and returns the transaction.
+fn run(
+    rs: &Arc<RuleSet>,
+    method: &str,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Transaction {
+    let mut tx = Transaction::new(rs.clone(), "test-1");
+    tx.set_request_line(method, uri.as_bytes(), "HTTP/1.1");
+    for (k, v) in headers {
+        tx.add_request_header(k.as_bytes(), v.as_bytes());
+    }
+    if tx.process_request_headers().is_some() {
+        return tx;
+    }
+    if tx.append_request_body(body).is_some() {
+        return tx;
+    }
+    if tx.process_request_body().is_some() {
+        return tx;
+    }
+    tx.set_response_status(200, "HTTP/1.1");
+    tx.add_response_header(b"Content-Type", b"text/html");
+    if tx.process_response_headers().is_some() {
+        return tx;
+    }
+    let _ = tx.append_response_body(b"<html>hello</html>");
+    let _ = tx.process_response_body();
+    tx.process_logging();
+    tx
+}
+
+const FORM: (&str, &str) = ("Content-Type", "application/x-www-form-urlencoded");
+
+#[test]
+fn tutorial_spam_rule_without_phase_blocks_a_posted_rolex() {
+    // The ModSecurity tutorial's chained rule, unchanged: no phase, so phase 2.
+    let rs = rules(
+        r#"SecRuleEngine On
+SecRequestBodyAccess On
+SecRule REQUEST_FILENAME "form.php" "id:1000,chain,deny,log,msg:'Spam detected'"
+    SecRule REQUEST_BODY "@rx (?i:(pills|insurance|rolex))"
+"#,
+    );
+    let tx = run(
+        &rs,
+        "POST",
+        "/form.php",
+        &[("Host", "shop"), FORM],
+        b"data=cheap rolex",
+    );
+    let iv = tx.intervention().expect("blocked");
+    assert_eq!((iv.status, iv.phase, iv.rule_id), (403, 2, Some(1000)));
+    assert!(iv.log.contains("[msg \"Spam detected\"]"), "{}", iv.log);
+    let ok = run(
+        &rs,
+        "POST",
+        "/form.php",
+        &[("Host", "shop"), FORM],
+        b"data=cheap watch",
+    );
+    assert!(ok.intervention().is_none());
+    let other = run(
+        &rs,
+        "POST",
+        "/other.php",
+        &[("Host", "shop"), FORM],
+        b"data=rolex",
+    );
+    assert!(other.intervention().is_none());
+}
+
+#[test]
+fn tutorial_sql_injection_in_a_posted_username() {
+    let rs = rules(
+        r#"SecRuleEngine On
+SecRequestBodyAccess On
+SecDefaultAction "phase:2,log,auditlog,deny,status:403"
+SecRule ARGS "@detectSQLi" "id:942100,phase:2,block,t:none,t:urlDecodeUni,msg:'SQL Injection Attack Detected via libinjection',logdata:'Matched Data: %{TX.0} found within %{MATCHED_VAR_NAME}: %{MATCHED_VAR}',capture"
+"#,
+    );
+    let tx = run(
+        &rs,
+        "POST",
+        "/login.php",
+        &[("Host", "shop"), FORM],
+        b"username=%27+or+true+--+&password=",
+    );
+    let iv = tx.intervention().expect("blocked");
+    assert_eq!(iv.rule_id, Some(942100));
+    let m = &tx.matches()[0];
+    assert!(
+        m.data.contains("found within ARGS:username: ' or true -- "),
+        "{}",
+        m.data
+    );
+    let ok = run(
+        &rs,
+        "POST",
+        "/login.php",
+        &[("Host", "shop"), FORM],
+        b"username=alice&password=s3cret",
+    );
+    assert!(ok.intervention().is_none());
+}
+
+#[test]
+fn detection_only_logs_but_never_blocks() {
+    let rs = rules(
+        "SecRuleEngine DetectionOnly\nSecRule ARGS:q \"@contains attack\" \"id:1,phase:1,deny,log,msg:'m'\"",
+    );
+    let tx = run(&rs, "GET", "/?q=an+attack", &[("Host", "h")], b"");
+    assert!(tx.intervention().is_none());
+    assert_eq!(tx.would_interrupt().and_then(|i| i.rule_id), Some(1));
+    assert_eq!(tx.matches().len(), 1);
+}
+
+#[test]
+fn engine_off_runs_nothing() {
+    let rs = rules("SecRuleEngine Off\nSecRule ARGS \"@contains x\" \"id:1,phase:1,deny\"");
+    let tx = run(&rs, "GET", "/?a=x", &[], b"");
+    assert!(tx.intervention().is_none());
+    assert!(tx.matches().is_empty());
+}
+
+#[test]
+fn setvar_macros_and_anomaly_scoring() {
+    let rs = rules(
+        r#"SecAction "id:1,phase:1,pass,nolog,setvar:tx.score=0,setvar:tx.limit=5"
+SecRule ARGS "@contains bad" "id:2,phase:2,pass,log,setvar:tx.score=+3"
+SecRule TX:score "@ge %{tx.limit}" "id:3,phase:2,deny,status:406,msg:'score %{tx.score}'"
+"#,
+    );
+    let one = run(&rs, "GET", "/?a=bad", &[], b"");
+    assert!(one.intervention().is_none());
+    assert_eq!(one.tx("score"), Some(&b"3"[..]));
+    let two = run(&rs, "GET", "/?a=bad&b=bad", &[], b"");
+    let iv = two.intervention().expect("score 6 ≥ 5");
+    assert_eq!(iv.status, 406);
+    assert_eq!(
+        two.matches().last().map(|m| m.msg.as_str()),
+        Some("score 6")
+    );
+}
+
+#[test]
+fn skip_after_and_markers() {
+    let rs = rules(
+        r#"SecRule REQUEST_URI "@beginsWith /static" "id:1,phase:1,pass,nolog,skipAfter:END"
+SecRule ARGS "@contains x" "id:2,phase:1,deny"
+SecMarker END
+SecRule ARGS "@contains y" "id:3,phase:1,deny,status:401"
+"#,
+    );
+    assert!(run(&rs, "GET", "/static/a?q=x", &[], b"")
+        .intervention()
+        .is_none());
+    assert_eq!(
+        run(&rs, "GET", "/static/a?q=y", &[], b"")
+            .intervention()
+            .map(|i| i.status),
+        Some(401)
+    );
+    assert_eq!(
+        run(&rs, "GET", "/app?q=x", &[], b"")
+            .intervention()
+            .map(|i| i.rule_id),
+        Some(Some(2))
+    );
+}
+
+#[test]
+fn exclusions_by_target_and_ctl() {
+    let rs = rules(
+        r#"SecRule REQUEST_FILENAME "@streq /login" "id:10,phase:1,pass,nolog,ctl:ruleRemoveTargetById=20;ARGS:password"
+SecRule ARGS|!ARGS:token "@contains '" "id:20,phase:1,deny"
+SecRuleUpdateTargetById 20 "!ARGS:comment"
+"#,
+    );
+    assert!(run(&rs, "GET", "/login?password=a'b", &[], b"")
+        .intervention()
+        .is_none());
+    assert!(run(&rs, "GET", "/other?token=a'b&comment=x'", &[], b"")
+        .intervention()
+        .is_none());
+    assert!(run(&rs, "GET", "/other?password=a'b", &[], b"")
+        .intervention()
+        .is_some());
+}
+
+#[test]
+fn remove_by_id_range_and_tag() {
+    let rs = rules(
+        r#"SecRule ARGS "@contains a" "id:100,phase:1,deny,tag:'t1'"
+SecRule ARGS "@contains b" "id:101,phase:1,deny"
+SecRule ARGS "@contains c" "id:200,phase:1,deny,tag:'keep'"
+SecRuleRemoveById 101-150
+SecRuleRemoveByTag t1
+"#,
+    );
+    assert!(run(&rs, "GET", "/?x=ab", &[], b"").intervention().is_none());
+    assert!(run(&rs, "GET", "/?x=c", &[], b"").intervention().is_some());
+}
+
+#[test]
+fn body_limit_reject_answers_413_and_partial_inspects_the_start() {
+    let rs = rules(
+        "SecRequestBodyAccess On\nSecRequestBodyLimit 10\nSecRequestBodyLimitAction Reject\nSecRule REQUEST_BODY \"@contains evil\" \"id:1,phase:2,deny\"",
+    );
+    let tx = run(&rs, "POST", "/", &[FORM], b"a=aaaaaaaaaaaaaaaaaaaa");
+    assert_eq!(tx.intervention().map(|i| i.status), Some(413));
+    let rs = rules(
+        "SecRequestBodyAccess On\nSecRequestBodyLimit 10\nSecRequestBodyLimitAction ProcessPartial\nSecRule REQUEST_BODY \"@contains evil\" \"id:1,phase:2,deny\"",
+    );
+    assert!(run(&rs, "POST", "/", &[FORM], b"a=aaaaaaaaaaaaaaaaevil")
+        .intervention()
+        .is_none());
+    assert!(run(&rs, "POST", "/", &[FORM], b"a=evilaaaaaaaaaaaaaa")
+        .intervention()
+        .is_some());
+}
+
+#[test]
+fn redirect_and_drop() {
+    let rs = rules(
+        "SecRule ARGS:go \"@streq r\" \"id:1,phase:1,redirect:http://example.com/%{tx.none}blocked\"\nSecRule ARGS:go \"@streq d\" \"id:2,phase:1,drop\"",
+    );
+    let tx = run(&rs, "GET", "/?go=r", &[], b"");
+    let iv = tx.intervention().unwrap();
+    assert_eq!(
+        (iv.status, &iv.action),
+        (302, &Action::Redirect("http://example.com/blocked".into()))
+    );
+    let tx = run(&rs, "GET", "/?go=d", &[], b"");
+    assert_eq!(tx.intervention().map(|i| &i.action), Some(&Action::Drop));
+}
+
+#[test]
+fn response_body_phase_4() {
+    let rs = rules(
+        "SecResponseBodyAccess On\nSecRule RESPONSE_BODY \"@contains hello\" \"id:1,phase:4,deny,status:403\"",
+    );
+    let tx = run(&rs, "GET", "/", &[], b"");
+    let iv = tx.intervention().unwrap();
+    assert_eq!((iv.status, iv.phase), (403, 4));
+}
+
+#[test]
+fn configuration_errors_name_file_line_and_problem() {
+    let e = RuleSet::compile(
+        "inline",
+        "SecRuleEngine On\nSecFrobnicate x",
+        &FileSet::new(),
+    )
+    .unwrap_err();
+    assert_eq!(e.to_string(), "inline:2: unknown directive `SecFrobnicate`");
+    let e = RuleSet::compile(
+        "inline",
+        "SecRule ARGS \"@rx x\" \"phase:1,deny\"",
+        &FileSet::new(),
+    )
+    .unwrap_err();
+    assert_eq!(e.to_string(), "inline:1: Rules must have an ID.");
+    let e = RuleSet::compile(
+        "inline",
+        "SecRule ARGS \"@nope x\" \"id:1\"",
+        &FileSet::new(),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("nope"), "{e}");
+    let e = RuleSet::compile(
+        "inline",
+        "SecRule ARGS \"@rx x\" \"id:1,chain\"",
+        &FileSet::new(),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("chain"), "{e}");
+    let e = RuleSet::compile(
+        "inline",
+        "SecRule ARGS \"@rx x\" \"id:1\"\nSecRule ARGS \"@rx y\" \"id:1\"",
+        &FileSet::new(),
+    )
+    .unwrap_err();
+    assert_eq!(e.to_string(), "inline:2: Rule id: 1 is duplicated");
+}
