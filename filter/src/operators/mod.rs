@@ -4,8 +4,32 @@
 //! Not here: negation (`!@rx`), macro expansion of parameters and variable selection: the
 //! rule engine does those. When a parameter holds macros (`%{tx.foo}`), the engine expands
 //! it per transaction and compiles the operator with the expanded text.
+//!
+//! One file per operator family, named as the ModSecurity reference manual names them:
+//! [`rx`] (`@rx`, `@rxGlobal`), [`pm`] (`@pm`, `@pmFromFile`), [`strings`] (`@streq`,
+//! `@strmatch`, `@contains`, `@containsWord`, `@beginsWith`, `@endsWith`, `@within`),
+//! [`numeric`] (`@eq` … `@le`), [`ip_match`] (`@ipMatch`, `@ipMatchFromFile`), [`detect`]
+//! (`@detectSQLi`, `@detectXSS`, on top of [`libinjection`]), [`validate`]
+//! (`@validateByteRange`, `@validateUrlEncoding`, `@validateUtf8Encoding`), [`verify`]
+//! (`@verifyCC`, `@verifyCPF`, `@verifySSN`, `@verifySVNR`) and [`unconditional`]
+//! (`@unconditionalMatch`, `@noMatch`). The registry is [`compile`].
+//!
+//! Not supported (compiling them is an error that names the operator): `@geoLookup` (needs a
+//! GeoIP database), `@rbl` and `@gsbLookup` (need DNS / network lookups from inside the
+//! filter), `@inspectFile` (runs an external program), `@fuzzyHash` (ssdeep),
+//! `@validateDTD`, `@validateSchema` (XML validation) and `@validateHash` (never implemented
+//! by libmodsecurity 3 either).
 
+pub mod detect;
+pub mod ip_match;
 pub mod libinjection;
+pub mod numeric;
+pub mod pm;
+pub mod rx;
+pub mod strings;
+pub mod unconditional;
+pub mod validate;
+pub mod verify;
 
 use std::fmt::Debug;
 
@@ -43,15 +67,123 @@ pub trait Operator: Send + Sync + Debug {
     fn matches(&self, input: &[u8], out: &mut OpOutput) -> bool;
 }
 
+/// Operators that exist in SecLang but that Wafer does not implement, with the reason.
+pub const UNSUPPORTED: &[(&str, &str)] = &[
+    (
+        "geoLookup",
+        "needs a GeoIP database, which the filter does not load",
+    ),
+    ("rbl", "needs DNS lookups from inside the filter"),
+    (
+        "gsbLookup",
+        "needs Google Safe Browsing lookups from inside the filter",
+    ),
+    ("inspectFile", "runs an external program"),
+    ("fuzzyHash", "needs ssdeep fuzzy hashing"),
+    ("validateDTD", "XML DTD validation is not implemented"),
+    ("validateSchema", "XML schema validation is not implemented"),
+    (
+        "validateHash",
+        "not implemented (libmodsecurity 3 does not implement it either)",
+    ),
+];
+
 /// Compiles operator `name` (without `@`, e.g. `rx`) with parameter `param`.
 ///
-/// An unknown operator, a bad parameter or a missing data file is an error message that
-/// names the operator; the rule compiler adds the file and line.
+/// Names are matched ASCII-case-insensitively, as SecLang does. An unknown or unsupported
+/// operator, a bad parameter or a missing data file is an error message that names the
+/// operator; the rule compiler adds the file and line.
 pub fn compile(
     name: &str,
     param: &str,
     files: &dyn DataFiles,
 ) -> Result<Box<dyn Operator>, String> {
-    let _ = (param, files);
-    Err(format!("unknown operator @{name}"))
+    let lower = name.to_ascii_lowercase();
+    let op: Box<dyn Operator> = match lower.as_str() {
+        "rx" => Box::new(rx::Rx::new(param)?),
+        "rxglobal" => Box::new(rx::RxGlobal::new(param)?),
+        "pm" => Box::new(pm::Pm::new(param)?),
+        "pmfromfile" | "pmf" => Box::new(pm::Pm::from_files(param, files)?),
+        "streq" => Box::new(strings::StrEq::new(param)),
+        "strmatch" => Box::new(strings::StrMatch::new(param)),
+        "contains" => Box::new(strings::Contains::new(param)),
+        "containsword" => Box::new(strings::ContainsWord::new(param)),
+        "beginswith" => Box::new(strings::BeginsWith::new(param)),
+        "endswith" => Box::new(strings::EndsWith::new(param)),
+        "within" => Box::new(strings::Within::new(param)),
+        "eq" => Box::new(numeric::Compare::new(numeric::Cmp::Eq, param)),
+        "ne" => Box::new(numeric::Compare::new(numeric::Cmp::Ne, param)),
+        "gt" => Box::new(numeric::Compare::new(numeric::Cmp::Gt, param)),
+        "ge" => Box::new(numeric::Compare::new(numeric::Cmp::Ge, param)),
+        "lt" => Box::new(numeric::Compare::new(numeric::Cmp::Lt, param)),
+        "le" => Box::new(numeric::Compare::new(numeric::Cmp::Le, param)),
+        "ipmatch" => Box::new(ip_match::IpMatch::new(param)?),
+        "ipmatchfromfile" | "ipmatchf" => Box::new(ip_match::IpMatch::from_files(param, files)?),
+        "detectsqli" => Box::new(detect::DetectSqli),
+        "detectxss" => Box::new(detect::DetectXss),
+        "validatebyterange" => Box::new(validate::ValidateByteRange::new(param)),
+        "validateurlencoding" => Box::new(validate::ValidateUrlEncoding),
+        "validateutf8encoding" => Box::new(validate::ValidateUtf8Encoding),
+        "verifycc" => Box::new(verify::Verify::new(verify::Kind::Cc, param)?),
+        "verifycpf" => Box::new(verify::Verify::new(verify::Kind::Cpf, param)?),
+        "verifyssn" => Box::new(verify::Verify::new(verify::Kind::Ssn, param)?),
+        "verifysvnr" => Box::new(verify::Verify::new(verify::Kind::Svnr, param)?),
+        "unconditionalmatch" => Box::new(unconditional::UnconditionalMatch),
+        "nomatch" => Box::new(unconditional::NoMatch),
+        _ => {
+            if let Some((n, why)) = UNSUPPORTED
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            {
+                return Err(format!("operator @{n} is not supported: {why}"));
+            }
+            return Err(format!("unknown operator @{name}"));
+        }
+    };
+    Ok(op)
 }
+
+/// Splits a data file into its entries: one per line, without a trailing `\r`; lines that
+/// are empty or blank, and lines whose first non-blank character is `#`, are skipped.
+///
+/// Mirrors libmodsecurity's `PmFromFile::isComment` (a line is a comment when only
+/// whitespace precedes its `#`), except that blank lines are skipped too instead of becoming
+/// patterns that match any run of spaces.
+pub(crate) fn data_file_lines(content: &[u8]) -> impl Iterator<Item = &[u8]> {
+    content.split(|&b| b == b'\n').filter_map(|line| {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let first = line.iter().find(|b| !b.is_ascii_whitespace())?;
+        if *first == b'#' {
+            None
+        } else {
+            Some(line)
+        }
+    })
+}
+
+/// Reads the space-separated data files named by `param` for operator `op`.
+pub(crate) fn read_data_files(
+    op: &str,
+    param: &str,
+    files: &dyn DataFiles,
+) -> Result<Vec<Vec<u8>>, String> {
+    let mut out = Vec::new();
+    for path in param.split_ascii_whitespace() {
+        if path.starts_with("https://") || path.starts_with("http://") {
+            return Err(format!(
+                "@{op}: remote data files are not supported: {path}"
+            ));
+        }
+        match files.read(path) {
+            Some(c) => out.push(c),
+            None => return Err(format!("@{op}: data file not found: {path}")),
+        }
+    }
+    if out.is_empty() {
+        return Err(format!("@{op}: no data file given"));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests;

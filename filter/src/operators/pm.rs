@@ -1,0 +1,153 @@
+//! `@pm` and `@pmFromFile` (alias `@pmf`): case-insensitive multi-phrase match on
+//! Aho-Corasick (the `aho-corasick` crate, ASCII case folding, as libmodsecurity's `acmp`
+//! folds with `tolower`).
+//!
+//! `@pm` takes space-separated phrases, parsed like libmodsecurity's `parse_pm_content`
+//! (`src/utils/acmp.cc`): leading blanks dropped, one pair of surrounding `"` stripped,
+//! `|41 42|` hex byte blocks, and `\` escaping `:` `;` `\` `"`. When that parse fails (an
+//! unsupported escape), the raw parameter is used, as libmodsecurity does; the result is
+//! split on whitespace. (libmodsecurity's hex-block parser compares against the bytes 0–9
+//! instead of the characters `0`–`9`; we accept all hex digits as ModSecurity 2 did.)
+//! `@pmFromFile` reads one phrase per line from each space-separated file (see
+//! [`super::data_file_lines`]); a phrase may contain spaces there.
+//!
+//! The match reported (and captured into `TX:0`) is the phrase as written in the rule or
+//! file, for the first occurrence that ends earliest in the value, as `acmp_process_quick`
+//! returns it. Not here: remote (`https://`) phrase files.
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+
+use super::{data_file_lines, read_data_files, DataFiles, OpOutput, Operator};
+
+/// A compiled phrase set.
+#[derive(Debug)]
+pub struct Pm {
+    /// `None` when there are no phrases: matches nothing (libmodsecurity's empty tree).
+    ac: Option<AhoCorasick>,
+    phrases: Vec<Vec<u8>>,
+}
+
+/// Parses a `@pm` parameter into its bytes (hex blocks and escapes resolved), or `None`
+/// when libmodsecurity's parser would fail.
+fn parse_pm_content(param: &str) -> Option<Vec<u8>> {
+    let p = param.trim_start_matches([' ', '\t']).as_bytes();
+    let p = if p.len() >= 2 && p.first() == Some(&b'"') && p.last() == Some(&b'"') {
+        &p[1..p.len() - 1]
+    } else {
+        p
+    };
+    if p.is_empty() {
+        return None;
+    }
+    let mut out = Vec::with_capacity(p.len());
+    let (mut bin, mut esc) = (false, false);
+    let mut hex: Option<u8> = None;
+    for &c in p {
+        if c == b'|' {
+            bin = !bin;
+            hex = None;
+        } else if !esc && c == b'\\' {
+            esc = true;
+        } else if bin {
+            if let Some(v) = (c as char).to_digit(16) {
+                // `to_digit(16)` is < 16, so the cast and shift cannot overflow.
+                let v = v as u8;
+                match hex.take() {
+                    Some(hi) => out.push((hi << 4) | v),
+                    None => hex = Some(v),
+                }
+            }
+        } else if esc {
+            if matches!(c, b':' | b';' | b'\\' | b'"') {
+                out.push(c);
+            } else {
+                return None;
+            }
+            esc = false;
+        } else {
+            out.push(c);
+        }
+    }
+    Some(out)
+}
+
+impl Pm {
+    /// Compiles `@pm` with a space-separated phrase list.
+    pub fn new(param: &str) -> Result<Self, String> {
+        let content = parse_pm_content(param).unwrap_or_else(|| param.as_bytes().to_vec());
+        let phrases = content
+            .split(|b| b.is_ascii_whitespace())
+            .filter(|p| !p.is_empty())
+            .map(<[u8]>::to_vec)
+            .collect();
+        Self::build("pm", phrases)
+    }
+
+    /// Compiles `@pmFromFile` with space-separated file names read from `files`.
+    pub fn from_files(param: &str, files: &dyn DataFiles) -> Result<Self, String> {
+        let mut phrases = Vec::new();
+        for content in read_data_files("pmFromFile", param, files)? {
+            phrases.extend(data_file_lines(&content).map(<[u8]>::to_vec));
+        }
+        Self::build("pmFromFile", phrases)
+    }
+
+    fn build(op: &str, phrases: Vec<Vec<u8>>) -> Result<Self, String> {
+        if phrases.is_empty() {
+            return Ok(Self { ac: None, phrases });
+        }
+        let ac = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(&phrases)
+            .map_err(|e| format!("@{op}: cannot build the phrase automaton: {e}"))?;
+        Ok(Self {
+            ac: Some(ac),
+            phrases,
+        })
+    }
+}
+
+impl Operator for Pm {
+    fn matches(&self, input: &[u8], out: &mut OpOutput) -> bool {
+        let Some(m) = self.ac.as_ref().and_then(|ac| ac.find(input)) else {
+            return false;
+        };
+        let phrase = self
+            .phrases
+            .get(m.pattern().as_usize())
+            .cloned()
+            .unwrap_or_default();
+        if out.want_captures {
+            out.captures.push(phrase.clone());
+        }
+        out.matched = Some(phrase);
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pm_content_parsing() {
+        assert_eq!(parse_pm_content(r#""a|41 42|c""#).unwrap(), b"aABc");
+        assert_eq!(parse_pm_content(r"a\;b").unwrap(), b"a;b");
+        assert_eq!(parse_pm_content(r"a\qb"), None);
+        assert_eq!(parse_pm_content("  "), None);
+    }
+
+    #[test]
+    fn pm_is_case_insensitive_and_reports_phrase() {
+        let op = Pm::new("Foo bar").unwrap();
+        let mut out = OpOutput {
+            want_captures: true,
+            ..Default::default()
+        };
+        assert!(op.matches(b"xxFOOxx", &mut out));
+        assert_eq!(out.captures, vec![b"Foo".to_vec()]);
+        assert_eq!(out.matched.as_deref(), Some(&b"Foo"[..]));
+        assert!(!Pm::new("").unwrap().matches(b"anything", &mut out));
+    }
+}

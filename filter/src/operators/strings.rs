@@ -1,0 +1,217 @@
+//! String comparison operators: `@streq`, `@strmatch`, `@contains`, `@containsWord`,
+//! `@beginsWith`, `@endsWith`, `@within`. Case-sensitive, byte-wise, as in libmodsecurity.
+//!
+//! Substring search with a parameter known at configure time is a one-pattern
+//! `aho-corasick` automaton (its prefilters use SIMD `memchr`), not hand-rolled. `@within`
+//! searches for the value inside the parameter, so its needle is only known per request;
+//! that search is a plain scan bounded by the parameter's length.
+
+use aho_corasick::AhoCorasick;
+
+use super::{OpOutput, Operator};
+
+/// A compiled substring searcher for one needle.
+#[derive(Debug)]
+struct Finder {
+    ac: Option<AhoCorasick>,
+    needle: Vec<u8>,
+}
+
+impl Finder {
+    fn needle(&self) -> &[u8] {
+        &self.needle
+    }
+
+    /// Whether the needle occurs in `hay` (an empty needle always does).
+    fn find(&self, hay: &[u8]) -> bool {
+        match &self.ac {
+            Some(ac) => ac.is_match(hay),
+            None => contains(hay, &self.needle),
+        }
+    }
+
+    /// Start offsets of all (overlapping) occurrences.
+    fn find_iter<'a>(&'a self, hay: &'a [u8]) -> impl Iterator<Item = usize> + 'a {
+        let fast = self
+            .ac
+            .iter()
+            .flat_map(move |ac| ac.find_overlapping_iter(hay).map(|m| m.start()));
+        let n = self.needle.len().max(1);
+        let slow = self.ac.is_none().then(|| hay.windows(n).enumerate());
+        let slow = slow
+            .into_iter()
+            .flatten()
+            .filter(|(_, w)| *w == self.needle.as_slice());
+        fast.chain(slow.map(|(i, _)| i))
+    }
+}
+
+fn finder(needle: &str) -> Finder {
+    // Building a one-pattern automaton only fails past its size limits, which a rule
+    // parameter cannot reach; should it fail, fall back to the scan used by `@within`.
+    let ac = if needle.is_empty() {
+        None
+    } else {
+        AhoCorasick::new([needle]).ok()
+    };
+    Finder {
+        ac,
+        needle: needle.as_bytes().to_vec(),
+    }
+}
+
+/// `@streq`: the value equals the parameter.
+#[derive(Debug)]
+pub struct StrEq(Vec<u8>);
+
+impl StrEq {
+    /// Compiles `@streq`.
+    pub fn new(param: &str) -> Self {
+        Self(param.as_bytes().to_vec())
+    }
+}
+
+impl Operator for StrEq {
+    fn matches(&self, input: &[u8], _out: &mut OpOutput) -> bool {
+        input == self.0.as_slice()
+    }
+}
+
+/// `@contains` / `@strmatch`: the parameter occurs in the value (an empty parameter always
+/// matches). libmodsecurity's `@strmatch` uses Boyer-Moore-Horspool for the same answer.
+#[derive(Debug)]
+pub struct Contains(Finder);
+
+impl Contains {
+    /// Compiles `@contains`.
+    pub fn new(param: &str) -> Self {
+        Self(finder(param))
+    }
+}
+
+impl Operator for Contains {
+    fn matches(&self, input: &[u8], out: &mut OpOutput) -> bool {
+        if self.0.find(input) {
+            out.matched = Some(self.0.needle().to_vec());
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// `@strmatch`: same semantics as [`Contains`].
+pub type StrMatch = Contains;
+
+/// `@containsWord`: the parameter occurs in the value delimited by non-letters.
+///
+/// Mirrors libmodsecurity's `ContainsWord::acceptableChar`: only ASCII letters are word
+/// characters (digits and `_` are boundaries); an empty parameter matches, an empty value
+/// does not (unless the parameter is empty).
+#[derive(Debug)]
+pub struct ContainsWord(Finder);
+
+impl ContainsWord {
+    /// Compiles `@containsWord`.
+    pub fn new(param: &str) -> Self {
+        Self(finder(param))
+    }
+}
+
+impl Operator for ContainsWord {
+    fn matches(&self, input: &[u8], out: &mut OpOutput) -> bool {
+        let word = self.0.needle();
+        if word.is_empty() {
+            return true;
+        }
+        let boundary = |i: Option<usize>| match i.and_then(|i| input.get(i)) {
+            Some(b) => !b.is_ascii_alphabetic(),
+            None => true,
+        };
+        for pos in self.0.find_iter(input) {
+            if boundary(pos.checked_sub(1)) && boundary(Some(pos + word.len())) {
+                out.matched = Some(word.to_vec());
+                return true;
+            }
+        }
+        false
+    }
+}
+
+/// `@beginsWith`: the value starts with the parameter.
+#[derive(Debug)]
+pub struct BeginsWith(Vec<u8>);
+
+impl BeginsWith {
+    /// Compiles `@beginsWith`.
+    pub fn new(param: &str) -> Self {
+        Self(param.as_bytes().to_vec())
+    }
+}
+
+impl Operator for BeginsWith {
+    fn matches(&self, input: &[u8], out: &mut OpOutput) -> bool {
+        let m = input.starts_with(&self.0);
+        if m {
+            out.matched = Some(self.0.clone());
+        }
+        m
+    }
+}
+
+/// `@endsWith`: the value ends with the parameter.
+#[derive(Debug)]
+pub struct EndsWith(Vec<u8>);
+
+impl EndsWith {
+    /// Compiles `@endsWith`.
+    pub fn new(param: &str) -> Self {
+        Self(param.as_bytes().to_vec())
+    }
+}
+
+impl Operator for EndsWith {
+    fn matches(&self, input: &[u8], out: &mut OpOutput) -> bool {
+        let m = input.ends_with(&self.0);
+        if m {
+            out.matched = Some(self.0.clone());
+        }
+        m
+    }
+}
+
+/// `@within`: the value occurs in the parameter (the reverse of `@contains`); an empty value
+/// is within anything, as libmodsecurity's `str.find(input)` says.
+#[derive(Debug)]
+pub struct Within(Vec<u8>);
+
+impl Within {
+    /// Compiles `@within`.
+    pub fn new(param: &str) -> Self {
+        Self(param.as_bytes().to_vec())
+    }
+}
+
+impl Operator for Within {
+    fn matches(&self, input: &[u8], _out: &mut OpOutput) -> bool {
+        contains(&self.0, input)
+    }
+}
+
+/// Whether `needle` occurs in `hay`: a plain scan, O(len(hay) × len(needle)).
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty() || hay.windows(needle.len()).any(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contains_word_boundaries_are_non_letters() {
+        let mut out = OpOutput::default();
+        assert!(ContainsWord::new("abc").matches(b"1abc_", &mut out));
+        assert!(!ContainsWord::new("abc").matches(b"xabc abcd", &mut out));
+        assert!(ContainsWord::new("abc").matches(b"xabc abc", &mut out));
+    }
+}
