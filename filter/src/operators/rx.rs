@@ -14,12 +14,17 @@
 //! and we do not add a backtracking engine; such patterns are a compile error naming `@rx`.
 //! CRS 4 needs none of them (a test compiles every CRS `@rx`).
 //!
-//! Memory: each compiled regex owns a lazy-DFA cache that may grow up to `dfa_size_limit`;
-//! with ~350 CRS regexes the default (2 MiB each) could cost hundreds of MiB of a wasm heap.
-//! We cap it at [`DFA_SIZE_LIMIT`] (256 KiB per regex: ~90 MiB worst case for the whole
-//! CRS, far less in practice since caches only grow with states actually visited; when a
-//! cache fills up the engine clears it or falls back to the slower, linear PikeVM). The
-//! compiled program size is capped at [`SIZE_LIMIT`] (8 MiB), which every CRS regex fits.
+//! Memory: each compiled regex owns a lazy-DFA cache that may grow up to `dfa_size_limit`
+//! (per search direction); with ~320 CRS regexes the default (2 MiB each) could cost
+//! hundreds of MiB of a wasm heap. We cap it at [`DFA_SIZE_LIMIT`] = 256 KiB. Measured with
+//! regex-automata 0.4.19 (the engine behind `regex` 1.13) on the 318 `@rx` of CRS 4.28, the
+//! minimum cache a lazy DFA needs is: median 2.7 KB, p90 19 KB, max 172 KB (sum 3.2 MB).
+//! 128 KiB would leave 4 of them (the big PHP function-name lists) without a lazy DFA (they
+//! would run on the slower PikeVM); 256 KiB covers all of them with headroom. Caches grow
+//! only with the states traffic actually visits, and a full cache is cleared rather than
+//! grown, so the hard ceiling is 318 × 256 KiB per direction while typical use is far lower
+//! (to be measured on the wasm heap). The compiled program size is capped at [`SIZE_LIMIT`]
+//! (8 MiB), which every CRS regex fits (a test compiles them all).
 
 use regex::bytes::{Regex, RegexBuilder};
 
@@ -146,7 +151,9 @@ impl Operator for Rx {
 ///
 /// Empty matches are reported only when they are the first match (so `[a-z]*` over
 /// `aaa00bbb` captures `aaa`, `bbb`, and `([a-z]*)` over the empty value captures `""`),
-/// which is what ModSecurity's test set expects (`rxGlobal.json`). At most
+/// which is what ModSecurity's test set expects (`rxGlobal.json`); libmodsecurity's
+/// `searchGlobal` would also number the empty matches in between. A group that did not
+/// take part in a match is captured as empty (libmodsecurity skips it). At most
 /// [`RX_GLOBAL_MAX_CAPTURES`] captures are kept.
 #[derive(Debug)]
 pub struct RxGlobal {
