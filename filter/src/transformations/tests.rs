@@ -228,3 +228,29 @@ fn plain_text_is_unchanged() {
         assert_eq!(f(b"plaintext"), None, "{n}");
     }
 }
+
+/// Pseudo-random inputs over bytes that drive the decoders: no panic, and `Some` only
+/// when the bytes changed.
+#[test]
+fn random_inputs_do_not_panic() {
+    let alphabet = b"\\%u&#x;0aF9fz/.*-<!>=+[] \t\n\0\xc3\xa9\xff\xf0";
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = || {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (seed >> 33) as usize
+    };
+    let fns: Vec<_> = names().filter_map(|n| lookup(n).map(|f| (n, f))).collect();
+    for _ in 0..20_000 {
+        let len = next() % 24;
+        let input: Vec<u8> = (0..len)
+            .map(|_| alphabet[next() % alphabet.len()])
+            .collect();
+        for &(n, f) in &fns {
+            if let Some(out) = f(&input) {
+                assert_ne!(out, input, "{n}({}) returned Some(unchanged)", show(&input));
+            }
+        }
+    }
+}
