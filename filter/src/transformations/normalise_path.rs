@@ -1,0 +1,169 @@
+//! `normalisePath` / `normalizePath` and `normalisePathWin` / `normalizePathWin`.
+//!
+//! Port of ModSecurity v3's `NormalisePath::normalize_path_inplace`: collapses repeated
+//! slashes, removes `.` segments and resolves `..` against the previous segment without
+//! going above the root (a relative path keeps leading `..` it cannot resolve); a trailing
+//! slash is kept only if the input had one. The Windows variant first turns `\` into `/`.
+//! Not a filesystem call: no symlinks, drive letters or UNC names.
+//! Where v3 moves its output pointer before the start of the buffer (`/.` followed by
+//! `..` on an absolute path), we clamp at the start, which is where v3 ends up too.
+
+use super::if_changed;
+
+/// `t:normalisePath`.
+pub(super) fn normalise_path(input: &[u8]) -> Option<Vec<u8>> {
+    normalize(input, false)
+}
+
+/// `t:normalisePathWin`.
+pub(super) fn normalise_path_win(input: &[u8]) -> Option<Vec<u8>> {
+    normalize(input, true)
+}
+
+fn normalize(input: &[u8], win: bool) -> Option<Vec<u8>> {
+    if input.is_empty() {
+        return None;
+    }
+    let is_sep = |c: u8| c == b'/' || (win && c == b'\\');
+    let end = input.len() - 1;
+    let relative = !is_sep(input[0]);
+    let trailing = is_sep(input[end]);
+    let mut buf = input.to_vec();
+    let mut src: usize = 0;
+    // `dst` may go below zero transiently in v3 (pointer arithmetic); keep it signed.
+    let mut dst: isize = 0;
+    let mut hitroot = false;
+    let mut done = false;
+
+    // `dst` never exceeds `src`, so `buf[dst]` is always in bounds while `src` is.
+    while !done && src <= end && dst <= end as isize {
+        if win {
+            if buf[src] == b'\\' {
+                buf[src] = b'/';
+            }
+            if src < end && buf[src + 1] == b'\\' {
+                buf[src + 1] = b'/';
+            }
+        }
+
+        let mut normalise = true;
+        if src == end {
+            done = true;
+        } else if buf[src + 1] != b'/' {
+            normalise = false;
+        }
+
+        let mut skip_copy = false;
+        if normalise {
+            let d = dst as usize; // dst >= 0 here: it is only negative inside the backref
+            if src != end && buf[src] == b'/' {
+                // Empty segment: the copy below collapses the slashes.
+            } else if buf[src] == b'.' {
+                if d > 0 && buf[d - 1] == b'.' {
+                    // Back-reference.
+                    if relative && (hitroot || dst - 2 <= 0) {
+                        hitroot = true;
+                    } else {
+                        dst -= 3;
+                        while dst > 0 && buf[dst as usize] != b'/' {
+                            dst -= 1;
+                        }
+                        if dst <= 0 {
+                            hitroot = true;
+                            dst = 0;
+                            if !relative && src == end {
+                                dst += 1;
+                            }
+                        }
+                        if done {
+                            skip_copy = true;
+                        } else {
+                            src += 1;
+                        }
+                    }
+                } else if d == 0 {
+                    // Relative self-reference.
+                    if done {
+                        skip_copy = true;
+                    } else {
+                        src += 1;
+                    }
+                } else if buf[d - 1] == b'/' {
+                    // Self-reference.
+                    if done {
+                        skip_copy = true;
+                    } else {
+                        dst -= 1;
+                        src += 1;
+                    }
+                }
+            } else if d > 0 {
+                hitroot = false;
+            }
+        }
+
+        if skip_copy {
+            continue;
+        }
+        // Copy, skipping to the last slash of a run.
+        if buf[src] == b'/' {
+            while src < end && is_sep(buf[src + 1]) {
+                src += 1;
+            }
+            if relative && dst == 0 {
+                src += 1;
+                continue;
+            }
+        }
+        let (s, d) = (src, dst as usize);
+        if let Some(&c) = buf.get(s) {
+            if let Some(slot) = buf.get_mut(d) {
+                *slot = c;
+            }
+        }
+        dst += 1;
+        src += 1;
+    }
+
+    let mut d = dst.max(0) as usize;
+    if !trailing && d > 0 && buf.get(d - 1) == Some(&b'/') {
+        d -= 1;
+    }
+    buf.truncate(d);
+    if_changed(input, buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edge_cases() {
+        assert_eq!(normalise_path(b"/"), None);
+        assert_eq!(normalise_path(b"//").unwrap(), b"/");
+        // v3 drops the root slash too when the path ends on a back-reference to it.
+        assert_eq!(normalise_path(b"/..").unwrap(), b"");
+        assert_eq!(normalise_path(b"/../").unwrap(), b"/");
+        assert_eq!(normalise_path(b"/./../x").unwrap(), b"/x");
+        assert_eq!(normalise_path(b"/a/b/../../../c").unwrap(), b"/c");
+        assert_eq!(normalise_path_win(b"c:\\a\\..\\b").unwrap(), b"c:/b");
+    }
+
+    #[test]
+    fn never_panics_on_dot_soup() {
+        let alphabet = [b'.', b'/', b'\\', b'a'];
+        // Every string of length <= 7 over the alphabet.
+        for len in 0..=7u32 {
+            for n in 0..4usize.pow(len) {
+                let mut s = Vec::new();
+                let mut k = n;
+                for _ in 0..len {
+                    s.push(alphabet[k % 4]);
+                    k /= 4;
+                }
+                let _ = normalise_path(&s);
+                let _ = normalise_path_win(&s);
+            }
+        }
+    }
+}

@@ -1,0 +1,22 @@
+//! `removeNulls` and `replaceNulls`: delete NUL bytes, or turn them into spaces.
+
+/// `t:removeNulls`.
+pub(super) fn remove_nulls(input: &[u8]) -> Option<Vec<u8>> {
+    if !input.contains(&0) {
+        return None;
+    }
+    Some(input.iter().copied().filter(|&c| c != 0).collect())
+}
+
+/// `t:replaceNulls`.
+pub(super) fn replace_nulls(input: &[u8]) -> Option<Vec<u8>> {
+    if !input.contains(&0) {
+        return None;
+    }
+    Some(
+        input
+            .iter()
+            .map(|&c| if c == 0 { b' ' } else { c })
+            .collect(),
+    )
+}
