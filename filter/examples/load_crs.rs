@@ -17,7 +17,10 @@ fn main() {
         .collect();
     names.sort();
     for n in &names {
-        fs.insert(format!("crs/rules/{n}"), std::fs::read(format!("{dir}/rules/{n}")).unwrap());
+        fs.insert(
+            format!("crs/rules/{n}"),
+            std::fs::read(format!("{dir}/rules/{n}")).unwrap(),
+        );
     }
     text.push_str("Include crs/crs-setup.conf\nInclude crs/rules/*.conf\n");
     let t = Instant::now();

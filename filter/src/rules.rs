@@ -273,11 +273,14 @@ struct Defaults {
 impl Default for Defaults {
     fn default() -> Self {
         // ModSecurity's implicit default: "phase:2,log,auditlog,pass".
-        let mut actions = Actions::default();
-        actions.disruptive = Some(Disruptive::Pass);
-        actions.log = Some(true);
-        actions.auditlog = Some(true);
-        Defaults { actions }
+        Defaults {
+            actions: Actions {
+                disruptive: Some(Disruptive::Pass),
+                log: Some(true),
+                auditlog: Some(true),
+                ..Actions::default()
+            },
+        }
     }
 }
 

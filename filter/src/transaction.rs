@@ -171,7 +171,7 @@ fn percent_decode(input: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(input.len());
     let mut i = 0;
     while i < input.len() {
-        if input[i] == b'%' && i + 2 < input.len() + 0 && i + 2 <= input.len() - 1 {
+        if input[i] == b'%' && i + 2 < input.len() {
             let h = (input[i + 1] as char).to_digit(16);
             let l = (input[i + 2] as char).to_digit(16);
             if let (Some(h), Some(l)) = (h, l) {
@@ -1222,13 +1222,7 @@ impl Transaction {
                 v.extend_from_slice(&self.body);
                 v
             }
-            Var::AuthType | Var::RemoteUser | Var::RemoteHost | Var::SessionId | Var::UserId => {
-                if var == Var::RemoteHost {
-                    self.conn.client_addr.clone().into_bytes()
-                } else {
-                    return None;
-                }
-            }
+            Var::RemoteHost => self.conn.client_addr.clone().into_bytes(),
             Var::TimeEpoch => num(now()),
             Var::Time
             | Var::TimeDay
