@@ -1155,7 +1155,7 @@ mod tests {
             ],
         );
         assert_eq!(
-            err(&m),
+            m.messages[0],
             "Multipart: Content-Disposition header missing name field."
         );
 
