@@ -1,0 +1,59 @@
+//! Rough per-request timing of CRS on a few requests (criterion benches are the real ones).
+use std::sync::Arc;
+use std::time::Instant;
+use wafer::{FileSet, RuleSet, Transaction};
+
+fn load(dir: &str, pl: u8) -> Arc<RuleSet> {
+    let mut fs = FileSet::new();
+    fs.insert("crs/crs-setup.conf", std::fs::read(format!("{dir}/crs-setup.conf.example")).unwrap());
+    for e in std::fs::read_dir(format!("{dir}/rules")).unwrap().flatten() {
+        let n = e.file_name().to_string_lossy().into_owned();
+        fs.insert(format!("crs/rules/{n}"), std::fs::read(e.path()).unwrap());
+    }
+    let text = format!(
+        "SecRuleEngine On\nSecRequestBodyAccess On\nSecAction \"id:900000,phase:1,pass,nolog,setvar:tx.blocking_paranoia_level={pl}\"\nInclude crs/crs-setup.conf\nInclude crs/rules/*.conf\n"
+    );
+    Arc::new(RuleSet::compile("main", &text, &fs).unwrap())
+}
+
+fn one(rs: &Arc<RuleSet>, uri: &str, body: &[u8]) -> usize {
+    let mut tx = Transaction::new(rs.clone(), "x");
+    tx.set_request_line(if body.is_empty() { "GET" } else { "POST" }, uri.as_bytes(), "HTTP/1.1");
+    tx.add_request_header(b"Host", b"example.com");
+    tx.add_request_header(b"User-Agent", b"Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0");
+    tx.add_request_header(b"Accept", b"text/html,application/xhtml+xml");
+    if !body.is_empty() {
+        tx.add_request_header(b"Content-Type", b"application/x-www-form-urlencoded");
+        tx.add_request_header(b"Content-Length", body.len().to_string().as_bytes());
+    }
+    tx.process_request_headers();
+    tx.append_request_body(body);
+    tx.process_request_body();
+    tx.set_response_status(200, "HTTP/1.1");
+    tx.add_response_header(b"Content-Type", b"text/html");
+    tx.process_response_headers();
+    tx.append_response_body(b"<html>ok</html>");
+    tx.process_response_body();
+    tx.process_logging();
+    tx.matches().len()
+}
+
+fn main() {
+    let dir = std::env::var("CRS_DIR").unwrap_or_else(|_| "../shared/crs/v4.28.0".into());
+    let pl: u8 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(1);
+    let rs = load(&dir, pl);
+    let post: Vec<u8> = (0..40).map(|i| format!("field{i}=value+number+{i}&")).collect::<String>().into_bytes();
+    for (name, uri, body) in [
+        ("GET 5 args", "/search?q=shoes&page=2&sort=price&color=red&size=42", &b""[..]),
+        ("POST 1KB form", "/submit", &post[..]),
+        ("GET sqli", "/?id=1%27%20or%201=1--", &b""[..]),
+    ] {
+        let n = 2000;
+        let m = one(&rs, uri, body);
+        let t = Instant::now();
+        for _ in 0..n {
+            one(&rs, uri, body);
+        }
+        println!("{name}: {:.1} µs/request ({m} matches)", t.elapsed().as_secs_f64() * 1e6 / n as f64);
+    }
+}
