@@ -35,6 +35,11 @@ fn one(rs: &Arc<RuleSet>, uri: &str, body: &[u8]) -> usize {
     tx.append_response_body(b"<html>ok</html>");
     tx.process_response_body();
     tx.process_logging();
+    if std::env::var("SHOW").is_ok() {
+        for m in tx.matches().iter().filter(|m| m.log) {
+            println!("  {} {}", m.id, m.msg);
+        }
+    }
     tx.matches().len()
 }
 

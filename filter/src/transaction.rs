@@ -443,9 +443,9 @@ impl Transaction {
                 self.add_post_args(p.pairs);
             }
             Some("MULTIPART") => {
-                let limits = body::multipart::Limits {
-                    max_files: s.upload_file_limit,
-                };
+                // libmodsecurity counts files against SecUploadFileLimit only when it keeps
+                // them (SecUploadKeepFiles / SecTmpSaveUploadedFiles); a filter never does.
+                let limits = body::multipart::Limits { max_files: 0 };
                 let ct_raw = self.header("content-type").unwrap_or_default().to_vec();
                 let mut m = body::multipart::parse(&ct_raw, &body, &limits);
                 files_size = m.files.iter().map(|f| f.size).sum();
@@ -456,10 +456,14 @@ impl Transaction {
                 self.add_post_args(args);
                 self.multipart = Some(m);
             }
-            Some("JSON") => match body::json::parse(&body, s.json_depth_limit) {
-                Ok(args) => self.add_post_args(args),
-                Err(e) => self.reqbody_error = Some(format!("JSON parsing error: {e}")),
-            },
+            Some("JSON") => {
+                // libmodsecurity keeps the arguments read before a JSON error.
+                let (args, err) = body::json::parse_partial(&body, s.json_depth_limit);
+                if let Some(e) = err {
+                    self.reqbody_error = Some(format!("JSON parsing error: {e}"));
+                }
+                self.add_post_args(args);
+            }
             Some("XML") => match body::xml::parse(&body) {
                 Ok(doc) => self.xml = Some(doc),
                 Err(e) => self.reqbody_error = Some(format!("XML parsing error: {e}")),
@@ -1185,7 +1189,7 @@ impl Transaction {
             Var::InboundDataError => return flag(self.body_truncated),
             Var::OutboundDataError => return flag(self.resp_seen > self.response_body_limit),
             Var::MultipartStrictError => return mflag(Multipart::strict_error),
-            Var::MultipartUnmatchedBoundary => return mflag(|m| m.flags.unmatched_boundary),
+            Var::MultipartUnmatchedBoundary => num(self.multipart.as_ref().map_or(0, |m| m.unmatched_boundary)),
             Var::MultipartBoundaryQuoted => return mflag(|m| m.flags.boundary_quoted),
             Var::MultipartBoundaryWhitespace => return mflag(|m| m.flags.boundary_whitespace),
             Var::MultipartDataBefore => return mflag(|m| m.flags.data_before),
