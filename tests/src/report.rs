@@ -113,7 +113,7 @@ pub fn clip(s: &str, max: usize) -> String {
         return s.to_string();
     }
     let mut out: String = s.chars().take(max).collect();
-    out.push_str("…");
+    out.push('…');
     out
 }
 
