@@ -71,10 +71,7 @@ mod tests {
         fs.insert("@owasp_crs/REQUEST-901.conf", "");
         fs.insert("@owasp_crs/x/REQUEST-902.conf", "");
         fs.insert("@owasp_crs/a.data", "");
-        assert_eq!(
-            fs.glob("@owasp_crs/*.conf"),
-            vec!["@owasp_crs/REQUEST-901.conf"]
-        );
+        assert_eq!(fs.glob("@owasp_crs/*.conf"), vec!["@owasp_crs/REQUEST-901.conf"]);
         assert_eq!(fs.glob("@owasp_crs/REQUEST-90?.conf").len(), 1);
     }
 }

@@ -9,16 +9,16 @@
 //! `urlDecodeUni` or `validateByteRange` and land on the implementation.
 
 pub mod body;
-pub mod files;
 pub mod operators;
+pub mod transformations;
+pub mod files;
 pub mod rules;
 pub mod transaction;
-pub mod transformations;
 
 pub use files::FileSet;
 pub use rules::{ConfigError, RuleSet};
 pub use transaction::{Action, Connection, Intervention, RuleMatch, Transaction};
-#[cfg(target_arch = "wasm32")]
-mod adapter;
 pub mod bundle;
 pub mod plugin_config;
+#[cfg(target_arch = "wasm32")]
+mod adapter;

@@ -47,11 +47,7 @@ pub trait Operator: Send + Sync + Debug {
 ///
 /// An unknown operator, a bad parameter or a missing data file is an error message that
 /// names the operator; the rule compiler adds the file and line.
-pub fn compile(
-    name: &str,
-    param: &str,
-    files: &dyn DataFiles,
-) -> Result<Box<dyn Operator>, String> {
+pub fn compile(name: &str, param: &str, files: &dyn DataFiles) -> Result<Box<dyn Operator>, String> {
     let _ = (param, files);
     Err(format!("unknown operator @{name}"))
 }
