@@ -8,18 +8,22 @@
 //! Names follow the ModSecurity reference manual so a rule author can grep for
 //! `urlDecodeUni` or `validateByteRange` and land on the implementation.
 
+pub mod actions;
+#[cfg(target_arch = "wasm32")]
+mod adapter;
+pub mod audit;
 pub mod body;
+pub mod bundle;
 pub mod files;
+pub mod macros;
 pub mod operators;
+pub mod plugin_config;
 pub mod rules;
+pub mod seclang;
 pub mod transaction;
 pub mod transformations;
+pub mod variables;
 
 pub use files::FileSet;
 pub use rules::{ConfigError, RuleSet};
 pub use transaction::{Action, Connection, Intervention, RuleMatch, Transaction};
-pub mod actions;
-pub mod audit;
-pub mod macros;
-pub mod seclang;
-pub mod variables;

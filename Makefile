@@ -1,0 +1,52 @@
+# Wafer build entry points. `make wasm` is the product: dist/wafer.wasm.
+#
+# wasm-opt (Debian/Ubuntu package `binaryen`) shrinks and speeds up the module. The
+# `wasm` cargo profile strips the binary, which removes the target_features section
+# wasm-opt would otherwise read, so the features rustc emits for wasm32-wasip1 are
+# enabled explicitly (WASM_OPT_FEATURES). Without wasm-opt the unoptimised module is
+# copied and a warning printed.
+
+CARGO ?= cargo
+WASM_OPT ?= wasm-opt
+WASM_TARGET := wasm32-wasip1
+WASM_OUT := target/$(WASM_TARGET)/wasm/wafer.wasm
+WASM_OPT_FEATURES := --enable-bulk-memory --enable-sign-ext \
+	--enable-nontrapping-float-to-int --enable-mutable-globals \
+	--enable-multivalue --enable-reference-types
+MAX_WASM_BYTES := 3145728
+
+.PHONY: all wasm test fmt clippy unit demo clean-dist
+
+all: wasm
+
+wasm:
+	$(CARGO) build -p wafer --target $(WASM_TARGET) --profile wasm
+	mkdir -p dist
+	@if command -v $(WASM_OPT) >/dev/null 2>&1; then \
+		echo "$(WASM_OPT) -Oz $(WASM_OPT_FEATURES)"; \
+		$(WASM_OPT) -Oz $(WASM_OPT_FEATURES) $(WASM_OUT) -o dist/wafer.wasm; \
+	else \
+		echo "warning: $(WASM_OPT) not found (apt install binaryen); dist/wafer.wasm is unoptimised"; \
+		cp $(WASM_OUT) dist/wafer.wasm; \
+	fi
+	@size=$$(wc -c < dist/wafer.wasm); \
+	echo "dist/wafer.wasm: $$size bytes (limit $(MAX_WASM_BYTES))"; \
+	if [ $$size -gt $(MAX_WASM_BYTES) ]; then echo "error: dist/wafer.wasm is over 3 MB" >&2; exit 1; fi
+
+test: fmt clippy unit
+
+fmt:
+	$(CARGO) fmt --all -- --check
+
+clippy:
+	$(CARGO) clippy -p wafer --all-targets -- -D warnings
+	$(CARGO) clippy -p wafer --target $(WASM_TARGET) --profile wasm -- -D warnings
+
+unit:
+	$(CARGO) test -p wafer --lib
+
+demo: wasm
+	@echo "demo: not yet wired (Envoy example to come)"
+
+clean-dist:
+	rm -rf dist
