@@ -139,7 +139,10 @@ mod tests {
     #[test]
     fn malformed_pairs_are_rejected() {
         assert_eq!(deserialize_pairs(&[5, 0, 0, 0]), None);
-        assert_eq!(deserialize_pairs(&[1, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0]), None);
+        assert_eq!(
+            deserialize_pairs(&[1, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0]),
+            None
+        );
         assert_eq!(deserialize_pairs(&[0xff, 0xff, 0xff, 0xff]), None);
     }
 }

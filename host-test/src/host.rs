@@ -18,11 +18,14 @@ use wasmtime::{Caller, Extern, Linker, Memory};
 
 type C<'a> = Caller<'a, HostState>;
 
+/// A shared queue: (vm id, name, items).
+pub(crate) type Queue = (Vec<u8>, Vec<u8>, VecDeque<Vec<u8>>);
+
 /// Data shared by all VMs of one [`crate::Plugin`] (Envoy: shared across workers).
 #[derive(Default)]
 pub(crate) struct Shared {
     pub data: HashMap<Vec<u8>, (Vec<u8>, u32)>,
-    pub queues: Vec<(Vec<u8>, Vec<u8>, VecDeque<Vec<u8>>)>,
+    pub queues: Vec<Queue>,
     pub metrics: Vec<(String, MetricKind, i64)>,
 }
 
@@ -183,9 +186,7 @@ impl HostState {
 
     fn map_mut(&mut self, t: i32) -> Option<&mut Pairs> {
         match t {
-            map::HTTP_CALL_RESPONSE_HEADERS => {
-                self.call_response.as_mut().map(|r| &mut r.headers)
-            }
+            map::HTTP_CALL_RESPONSE_HEADERS => self.call_response.as_mut().map(|r| &mut r.headers),
             map::HTTP_CALL_RESPONSE_TRAILERS => {
                 self.call_response.as_mut().map(|r| &mut r.trailers)
             }
@@ -326,8 +327,10 @@ fn return_bytes(c: &mut C<'_>, bytes: &[u8], ptr_ptr: i32, size_ptr: i32) -> Res
 }
 
 fn nyi(c: &mut C<'_>, name: &str) -> wasmtime::Result<i32> {
-    c.data_mut()
-        .host_log(LogLevel::Error, format!("NYI - \"{name}\" not supported by ngx_wasm_module"));
+    c.data_mut().host_log(
+        LogLevel::Error,
+        format!("NYI - \"{name}\" not supported by ngx_wasm_module"),
+    );
     Err(wasmtime::Error::msg(format!("NYI - {name}")))
 }
 
@@ -365,17 +368,21 @@ fn splice(p: Personality, buf: &mut Vec<u8>, start: usize, size: usize, data: &[
 pub(crate) fn add_to_linker(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
     const E: &str = "env";
 
-    l.func_wrap(E, "proxy_log", |mut c: C<'_>, level: i32, ptr: i32, len: i32| {
-        done((|| {
-            let msg = read(&mut c, ptr, len)?;
-            let level = LogLevel::from_i32(level).ok_or(status::BAD_ARGUMENT)?;
-            c.data_mut().logs.push(LogEntry {
-                level,
-                message: String::from_utf8_lossy(&msg).into_owned(),
-            });
-            Ok(())
-        })())
-    })?;
+    l.func_wrap(
+        E,
+        "proxy_log",
+        |mut c: C<'_>, level: i32, ptr: i32, len: i32| {
+            done((|| {
+                let msg = read(&mut c, ptr, len)?;
+                let level = LogLevel::from_i32(level).ok_or(status::BAD_ARGUMENT)?;
+                c.data_mut().logs.push(LogEntry {
+                    level,
+                    message: String::from_utf8_lossy(&msg).into_owned(),
+                });
+                Ok(())
+            })())
+        },
+    )?;
     l.func_wrap(E, "proxy_get_log_level", |mut c: C<'_>, out: i32| {
         if is_nginx(&c) {
             return nyi(&mut c, "proxy_get_log_level");
@@ -383,14 +390,22 @@ pub(crate) fn add_to_linker(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
         let lvl = c.data().opts.log_level as i32;
         done(write(&mut c, out, &lvl.to_le_bytes()))
     })?;
-    l.func_wrap(E, "proxy_get_current_time_nanoseconds", |mut c: C<'_>, out: i32| {
-        let now = c.data().clock.realtime_ns;
-        done(write(&mut c, out, &now.to_le_bytes()))
-    })?;
-    l.func_wrap(E, "proxy_set_tick_period_milliseconds", |mut c: C<'_>, ms: i32| {
-        c.data_mut().tick_period_ms = ms as u32;
-        Ok(status::OK)
-    })?;
+    l.func_wrap(
+        E,
+        "proxy_get_current_time_nanoseconds",
+        |mut c: C<'_>, out: i32| {
+            let now = c.data().clock.realtime_ns;
+            done(write(&mut c, out, &now.to_le_bytes()))
+        },
+    )?;
+    l.func_wrap(
+        E,
+        "proxy_set_tick_period_milliseconds",
+        |mut c: C<'_>, ms: i32| {
+            c.data_mut().tick_period_ms = ms as u32;
+            Ok(status::OK)
+        },
+    )?;
     l.func_wrap(E, "proxy_set_effective_context", |mut c: C<'_>, id: i32| {
         let id = id as u32;
         let known = id == c.data().root_context_id
@@ -564,7 +579,10 @@ pub(crate) fn add_to_linker(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
     )?;
 
     // Stream control and local responses.
-    for (name, stream) in [("proxy_continue_request", 0), ("proxy_continue_response", 1)] {
+    for (name, stream) in [
+        ("proxy_continue_request", 0),
+        ("proxy_continue_response", 1),
+    ] {
         l.func_wrap(E, name, move |mut c: C<'_>| {
             if stream == 1 && is_nginx(&c) {
                 return nyi(&mut c, "proxy_continue_response");
@@ -630,7 +648,11 @@ pub(crate) fn add_to_linker(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
             done((|| {
                 let key = read(&mut c, kp, kl)?;
                 let entry = {
-                    let s = c.data().shared.lock().map_err(|_| status::INTERNAL_FAILURE)?;
+                    let s = c
+                        .data()
+                        .shared
+                        .lock()
+                        .map_err(|_| status::INTERNAL_FAILURE)?;
                     s.data.get(&key).cloned()
                 };
                 let (value, cas) = entry.ok_or(status::NOT_FOUND)?;
@@ -646,7 +668,11 @@ pub(crate) fn add_to_linker(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
             done((|| {
                 let key = read(&mut c, kp, kl)?;
                 let value = read(&mut c, vp, vl)?;
-                let mut s = c.data().shared.lock().map_err(|_| status::INTERNAL_FAILURE)?;
+                let mut s = c
+                    .data()
+                    .shared
+                    .lock()
+                    .map_err(|_| status::INTERNAL_FAILURE)?;
                 let cas = cas as u32;
                 // Envoy `SharedData::set`: cas 0 always writes; otherwise it must match.
                 let next = match s.data.get(&key) {
@@ -671,7 +697,11 @@ pub(crate) fn add_to_linker(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
                 let name = read(&mut c, np, nl)?;
                 let vm_id = c.data().opts.vm_id.clone().into_bytes();
                 let id = {
-                    let mut s = c.data().shared.lock().map_err(|_| status::INTERNAL_FAILURE)?;
+                    let mut s = c
+                        .data()
+                        .shared
+                        .lock()
+                        .map_err(|_| status::INTERNAL_FAILURE)?;
                     match s.queues.iter().position(|q| q.0 == vm_id && q.1 == name) {
                         Some(i) => i,
                         None => {
@@ -695,7 +725,11 @@ pub(crate) fn add_to_linker(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
                 let vm_id = read(&mut c, vp, vl)?;
                 let name = read(&mut c, np, nl)?;
                 let id = {
-                    let s = c.data().shared.lock().map_err(|_| status::INTERNAL_FAILURE)?;
+                    let s = c
+                        .data()
+                        .shared
+                        .lock()
+                        .map_err(|_| status::INTERNAL_FAILURE)?;
                     s.queues
                         .iter()
                         .position(|q| q.0 == vm_id && q.1 == name)
@@ -711,8 +745,14 @@ pub(crate) fn add_to_linker(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
         |mut c: C<'_>, id: i32, vp: i32, vl: i32| {
             done((|| {
                 let value = read(&mut c, vp, vl)?;
-                let mut s = c.data().shared.lock().map_err(|_| status::INTERNAL_FAILURE)?;
-                let idx = (id as u32 as usize).checked_sub(1).ok_or(status::NOT_FOUND)?;
+                let mut s = c
+                    .data()
+                    .shared
+                    .lock()
+                    .map_err(|_| status::INTERNAL_FAILURE)?;
+                let idx = (id as u32 as usize)
+                    .checked_sub(1)
+                    .ok_or(status::NOT_FOUND)?;
                 let q = s.queues.get_mut(idx).ok_or(status::NOT_FOUND)?;
                 q.2.push_back(value);
                 Ok(())
@@ -725,8 +765,14 @@ pub(crate) fn add_to_linker(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
         |mut c: C<'_>, id: i32, ptr_ptr: i32, size_ptr: i32| {
             done((|| {
                 let value = {
-                    let mut s = c.data().shared.lock().map_err(|_| status::INTERNAL_FAILURE)?;
-                    let idx = (id as u32 as usize).checked_sub(1).ok_or(status::NOT_FOUND)?;
+                    let mut s = c
+                        .data()
+                        .shared
+                        .lock()
+                        .map_err(|_| status::INTERNAL_FAILURE)?;
+                    let idx = (id as u32 as usize)
+                        .checked_sub(1)
+                        .ok_or(status::NOT_FOUND)?;
                     let q = s.queues.get_mut(idx).ok_or(status::NOT_FOUND)?;
                     q.2.pop_front().ok_or(status::EMPTY)?
                 };
@@ -749,7 +795,11 @@ pub(crate) fn add_to_linker(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
                 };
                 let name = String::from_utf8_lossy(&read(&mut c, np, nl)?).into_owned();
                 let id = {
-                    let mut s = c.data().shared.lock().map_err(|_| status::INTERNAL_FAILURE)?;
+                    let mut s = c
+                        .data()
+                        .shared
+                        .lock()
+                        .map_err(|_| status::INTERNAL_FAILURE)?;
                     match s.metrics.iter().position(|m| m.0 == name) {
                         Some(i) => i,
                         None => {
@@ -762,16 +812,20 @@ pub(crate) fn add_to_linker(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
             })())
         },
     )?;
-    l.func_wrap(E, "proxy_increment_metric", |c: C<'_>, id: i32, delta: i64| {
-        Ok(metric_op(&c, id, |kind, v| match kind {
-            MetricKind::Histogram => Err(status::BAD_ARGUMENT),
-            MetricKind::Counter if delta < 0 => Err(status::BAD_ARGUMENT),
-            _ => {
-                *v = v.saturating_add(delta);
-                Ok(())
-            }
-        }))
-    })?;
+    l.func_wrap(
+        E,
+        "proxy_increment_metric",
+        |c: C<'_>, id: i32, delta: i64| {
+            Ok(metric_op(&c, id, |kind, v| match kind {
+                MetricKind::Histogram => Err(status::BAD_ARGUMENT),
+                MetricKind::Counter if delta < 0 => Err(status::BAD_ARGUMENT),
+                _ => {
+                    *v = v.saturating_add(delta);
+                    Ok(())
+                }
+            }))
+        },
+    )?;
     l.func_wrap(E, "proxy_record_metric", |c: C<'_>, id: i32, value: i64| {
         Ok(metric_op(&c, id, |_, v| {
             *v = value;
@@ -807,14 +861,15 @@ pub(crate) fn add_to_linker(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
          out: i32| {
             done((|| {
                 let upstream = String::from_utf8_lossy(&read(&mut c, up, ul)?).into_owned();
-                let headers = abi::deserialize_pairs(&read(&mut c, hp, hl)?)
-                    .ok_or(status::BAD_ARGUMENT)?;
+                let headers =
+                    abi::deserialize_pairs(&read(&mut c, hp, hl)?).ok_or(status::BAD_ARGUMENT)?;
                 let body = read(&mut c, bp, bl)?;
-                let trailers = abi::deserialize_pairs(&read(&mut c, tp, tl)?)
-                    .ok_or(status::BAD_ARGUMENT)?;
+                let trailers =
+                    abi::deserialize_pairs(&read(&mut c, tp, tl)?).ok_or(status::BAD_ARGUMENT)?;
                 // Envoy requires :method, :path and :authority (context.cc `httpCall`).
                 let has = |n: &[u8]| headers.iter().any(|(k, _)| k == n);
-                if !is_nginx(&c) && !(has(b":method") && has(b":path") && has(b":authority")) {
+                let complete = has(b":method") && has(b":path") && has(b":authority");
+                if !is_nginx(&c) && !complete {
                     return Err(Fail::Status(status::BAD_ARGUMENT));
                 }
                 let st = c.data_mut();
@@ -870,12 +925,16 @@ pub(crate) fn add_to_linker(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
             Ok(status::BAD_ARGUMENT)
         },
     )?;
-    l.func_wrap(E, "proxy_grpc_send", |mut c: C<'_>, _: i32, _: i32, _: i32, _: i32| {
-        if is_nginx(&c) {
-            return nyi(&mut c, "proxy_grpc_send");
-        }
-        Ok(status::NOT_FOUND)
-    })?;
+    l.func_wrap(
+        E,
+        "proxy_grpc_send",
+        |mut c: C<'_>, _: i32, _: i32, _: i32, _: i32| {
+            if is_nginx(&c) {
+                return nyi(&mut c, "proxy_grpc_send");
+            }
+            Ok(status::NOT_FOUND)
+        },
+    )?;
     for name in ["proxy_grpc_cancel", "proxy_grpc_close"] {
         l.func_wrap(E, name, move |mut c: C<'_>, _: i32| {
             if is_nginx(&c) {
@@ -884,15 +943,19 @@ pub(crate) fn add_to_linker(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
             Ok(status::NOT_FOUND)
         })?;
     }
-    l.func_wrap(E, "proxy_get_status", |mut c: C<'_>, code: i32, _pp: i32, sp: i32| {
-        if is_nginx(&c) {
-            return nyi(&mut c, "proxy_get_status");
-        }
-        done(
-            write(&mut c, code, &0u32.to_le_bytes())
-                .and_then(|()| write(&mut c, sp, &0u32.to_le_bytes())),
-        )
-    })?;
+    l.func_wrap(
+        E,
+        "proxy_get_status",
+        |mut c: C<'_>, code: i32, _pp: i32, sp: i32| {
+            if is_nginx(&c) {
+                return nyi(&mut c, "proxy_get_status");
+            }
+            done(
+                write(&mut c, code, &0u32.to_le_bytes())
+                    .and_then(|()| write(&mut c, sp, &0u32.to_le_bytes())),
+            )
+        },
+    )?;
     l.func_wrap(
         E,
         "proxy_call_foreign_function",
@@ -918,11 +981,7 @@ fn continue_stream(st: &mut HostState, stream: i32) -> i32 {
     status::OK
 }
 
-fn metric_op(
-    c: &C<'_>,
-    id: i32,
-    f: impl FnOnce(MetricKind, &mut i64) -> Result<(), i32>,
-) -> i32 {
+fn metric_op(c: &C<'_>, id: i32, f: impl FnOnce(MetricKind, &mut i64) -> Result<(), i32>) -> i32 {
     let Ok(mut s) = c.data().shared.lock() else {
         return status::INTERNAL_FAILURE;
     };

@@ -338,7 +338,10 @@ impl Plugin {
             )
         });
         if !abi_ok {
-            return Err(err("module exports no proxy_abi_version_* marker", Vec::new()));
+            return Err(err(
+                "module exports no proxy_abi_version_* marker",
+                Vec::new(),
+            ));
         }
         let mut linker = Linker::new(&engine);
         host::add_to_linker(&mut linker).map_err(|e| err(e.to_string(), Vec::new()))?;
@@ -352,6 +355,15 @@ impl Plugin {
             linker: Arc::new(linker),
             shared: Arc::new(Mutex::new(Shared::default())),
         })
+    }
+
+    /// The same compiled module with its own, empty shared data, queues and metrics (as a
+    /// fresh Envoy process would have).
+    pub fn with_fresh_state(&self) -> Plugin {
+        Plugin {
+            shared: Arc::new(Mutex::new(Shared::default())),
+            ..self.clone()
+        }
     }
 
     /// Current value of every metric defined by any VM of this plugin, by name.
@@ -554,7 +566,13 @@ impl Vm {
             st.effective_context = ctx;
             let r = self.call(
                 "proxy_on_http_call_response",
-                &[ctx as i32, call.token as i32, nh as i32, nb as i32, nt as i32],
+                &[
+                    ctx as i32,
+                    call.token as i32,
+                    nh as i32,
+                    nb as i32,
+                    nt as i32,
+                ],
             );
             self.store.data_mut().call_response = None;
             if let Err(e) = r {

@@ -89,19 +89,19 @@ pub(crate) fn get(st: &HostState, path: &[u8]) -> Option<Vec<u8>> {
             return Some(o.vm_id.clone().into_bytes())
         }
         (b"source", Some(b"address")) => {
-            return Some(match p {
-                Personality::Envoy => format!("{}:{}", o.source_ip, o.source_port),
-                Personality::Nginx => o.source_ip.clone(),
-            }
-            .into_bytes())
+            return Some(
+                match p {
+                    Personality::Envoy => format!("{}:{}", o.source_ip, o.source_port),
+                    Personality::Nginx => o.source_ip.clone(),
+                }
+                .into_bytes(),
+            )
         }
         (b"source", Some(b"port")) => return Some(int(p, i64::from(o.source_port))),
         (b"destination", Some(b"address")) => {
             return Some(format!("{}:{}", o.destination_ip, o.destination_port).into_bytes())
         }
-        (b"destination", Some(b"port")) => {
-            return Some(int(p, i64::from(o.destination_port)))
-        }
+        (b"destination", Some(b"port")) => return Some(int(p, i64::from(o.destination_port))),
         (b"connection", Some(b"id")) => return Some(int(p, o.connection_id as i64)),
         (b"connection", Some(b"mtls")) => {
             return Some(match p {

@@ -124,7 +124,11 @@ impl Response {
                 ("content-type".into(), content_type.into()),
                 ("content-length".into(), body.len().to_string()),
             ],
-            body: if body.is_empty() { Vec::new() } else { vec![body] },
+            body: if body.is_empty() {
+                Vec::new()
+            } else {
+                vec![body]
+            },
             trailers: Vec::new(),
         }
     }
@@ -206,7 +210,10 @@ pub struct Outcome {
 impl Outcome {
     /// Body that reached the upstream (empty when none).
     pub fn upstream_body(&self) -> &[u8] {
-        self.upstream.as_ref().map(|u| u.body.as_slice()).unwrap_or_default()
+        self.upstream
+            .as_ref()
+            .map(|u| u.body.as_slice())
+            .unwrap_or_default()
     }
 
     /// Status the client got, if any.
@@ -223,7 +230,11 @@ impl Outcome {
 fn bytes_pairs(p: &[(String, String)], lower: bool) -> Pairs {
     p.iter()
         .map(|(k, v)| {
-            let k = if lower { k.to_ascii_lowercase() } else { k.clone() };
+            let k = if lower {
+                k.to_ascii_lowercase()
+            } else {
+                k.clone()
+            };
             (k.into_bytes(), v.clone().into_bytes())
         })
         .collect()
@@ -299,7 +310,8 @@ impl Run<'_> {
         if h.local.is_some() || h.close_request || h.close_response {
             return Step::Stop;
         }
-        let resumed = std::mem::take(&mut h.resume_request) | std::mem::take(&mut h.resume_response);
+        let resumed =
+            std::mem::take(&mut h.resume_request) | std::mem::take(&mut h.resume_response);
         if paused && !resumed {
             Step::Pause
         } else {
@@ -334,7 +346,10 @@ impl Vm {
             replying_locally: false,
         };
         run.vm.store.data_mut().effective_context = ctx;
-        if let Err(e) = run.vm.call("proxy_on_context_create", &[ctx as i32, root as i32]) {
+        if let Err(e) = run
+            .vm
+            .call("proxy_on_context_create", &[ctx as i32, root as i32])
+        {
             run.out.trap = Some(format!("{e:#}"));
         } else {
             let request_ok = match p {
@@ -396,7 +411,10 @@ fn new_http_state(vm: &mut Vm, ctx: u32, req: &Request) -> HttpState {
                     .into_iter()
                     .filter(|(k, _)| k != b"host"),
             );
-            headers.push((b"x-forwarded-proto".to_vec(), req.scheme.clone().into_bytes()));
+            headers.push((
+                b"x-forwarded-proto".to_vec(),
+                req.scheme.clone().into_bytes(),
+            ));
             if !req
                 .headers
                 .iter()
@@ -624,7 +642,10 @@ fn deliver_local(run: &mut Run<'_>, local: &LocalResponse) {
     }
     let mut map = bytes_pairs(&headers, run.p == Personality::Envoy);
     if run.p == Personality::Envoy {
-        map.insert(0, (b":status".to_vec(), local.status.to_string().into_bytes()));
+        map.insert(
+            0,
+            (b":status".to_vec(), local.status.to_string().into_bytes()),
+        );
     }
     run.replying_locally = true;
     {
@@ -636,7 +657,11 @@ fn deliver_local(run: &mut Run<'_>, local: &LocalResponse) {
     }
     let n = run.http().response_headers.len() as i32;
     let eos = local.body.is_empty();
-    let eos_flag = if run.p == Personality::Nginx { 1 } else { i32::from(eos) };
+    let eos_flag = if run.p == Personality::Nginx {
+        1
+    } else {
+        i32::from(eos)
+    };
     let _ = run.hook("proxy_on_response_headers", &[n, eos_flag]);
     if !eos {
         let len = local.body.len() as i32;
@@ -689,7 +714,11 @@ fn local_in_response(run: &mut Run<'_>, headers_sent: bool) {
                 c.complete = false;
             }
         } else {
-            let status = if run.p == Personality::Envoy { 503 } else { 500 };
+            let status = if run.p == Personality::Envoy {
+                503
+            } else {
+                500
+            };
             run.out.client = Some(crate::ClientResponse {
                 status,
                 complete: true,
@@ -764,7 +793,12 @@ fn envoy_response(run: &mut Run<'_>, resp: &Response) {
                     c.complete = false;
                 }
             } else {
-                envoy_local(run, 500, "Internal Server Error", "response_payload_too_large");
+                envoy_local(
+                    run,
+                    500,
+                    "Internal Server Error",
+                    "response_payload_too_large",
+                );
             }
             return;
         }

@@ -54,27 +54,35 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
             ERRNO_SUCCESS
         },
     )?;
-    linker.func_wrap(M, "fd_read", |_: C<'_>, _: i32, _: i32, _: i32, _: i32| ERRNO_BADF)?;
+    linker.func_wrap(M, "fd_read", |_: C<'_>, _: i32, _: i32, _: i32, _: i32| {
+        ERRNO_BADF
+    })?;
     linker.func_wrap(M, "fd_close", |_: C<'_>, _: i32| ERRNO_BADF)?;
     linker.func_wrap(M, "fd_seek", |_: C<'_>, _: i32, _: i64, _: i32, _: i32| {
         ERRNO_BADF
     })?;
     linker.func_wrap(M, "fd_prestat_get", |_: C<'_>, _: i32, _: i32| ERRNO_BADF)?;
-    linker.func_wrap(M, "fd_prestat_dir_name", |_: C<'_>, _: i32, _: i32, _: i32| {
-        ERRNO_BADF
-    })?;
-    linker.func_wrap(M, "fd_fdstat_get", |mut c: C<'_>, fd: i32, buf: i32| -> i32 {
-        if !(0..=2).contains(&fd) {
-            return ERRNO_BADF;
-        }
-        // fdstat: filetype u8 (2 = character device), flags u16, rights base/inheriting u64.
-        let mut st = [0u8; 24];
-        st[0] = 2;
-        match mem_write(&mut c, buf, &st) {
-            Some(()) => ERRNO_SUCCESS,
-            None => ERRNO_FAULT,
-        }
-    })?;
+    linker.func_wrap(
+        M,
+        "fd_prestat_dir_name",
+        |_: C<'_>, _: i32, _: i32, _: i32| ERRNO_BADF,
+    )?;
+    linker.func_wrap(
+        M,
+        "fd_fdstat_get",
+        |mut c: C<'_>, fd: i32, buf: i32| -> i32 {
+            if !(0..=2).contains(&fd) {
+                return ERRNO_BADF;
+            }
+            // fdstat: filetype u8 (2 = character device), flags u16, rights base/inheriting u64.
+            let mut st = [0u8; 24];
+            st[0] = 2;
+            match mem_write(&mut c, buf, &st) {
+                Some(()) => ERRNO_SUCCESS,
+                None => ERRNO_FAULT,
+            }
+        },
+    )?;
     for (name, _) in [("environ", ()), ("args", ())] {
         linker.func_wrap(
             M,
@@ -108,12 +116,16 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
             }
         },
     )?;
-    linker.func_wrap(M, "clock_res_get", |mut c: C<'_>, _id: i32, out: i32| -> i32 {
-        match mem_write(&mut c, out, &1u64.to_le_bytes()) {
-            Some(()) => ERRNO_SUCCESS,
-            None => ERRNO_FAULT,
-        }
-    })?;
+    linker.func_wrap(
+        M,
+        "clock_res_get",
+        |mut c: C<'_>, _id: i32, out: i32| -> i32 {
+            match mem_write(&mut c, out, &1u64.to_le_bytes()) {
+                Some(()) => ERRNO_SUCCESS,
+                None => ERRNO_FAULT,
+            }
+        },
+    )?;
     linker.func_wrap(M, "random_get", |mut c: C<'_>, buf: i32, len: i32| -> i32 {
         let Ok(n) = usize::try_from(len) else {
             return ERRNO_INVAL;
@@ -125,16 +137,20 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
         }
     })?;
     linker.func_wrap(M, "sched_yield", |_: C<'_>| ERRNO_SUCCESS)?;
-    linker.func_wrap(M, "poll_oneoff", |_: C<'_>, _: i32, _: i32, _: i32, _: i32| {
-        ERRNO_NOSYS
-    })?;
+    linker.func_wrap(
+        M,
+        "poll_oneoff",
+        |_: C<'_>, _: i32, _: i32, _: i32, _: i32| ERRNO_NOSYS,
+    )?;
     linker.func_wrap(
         M,
         "proc_exit",
         |mut c: C<'_>, code: i32| -> wasmtime::Result<()> {
             c.data_mut()
                 .host_log(LogLevel::Critical, format!("wasi proc_exit({code})"));
-            Err(wasmtime::Error::msg(format!("filter called proc_exit({code})")))
+            Err(wasmtime::Error::msg(format!(
+                "filter called proc_exit({code})"
+            )))
         },
     )?;
     Ok(())
