@@ -5,7 +5,10 @@ use wafer::{FileSet, RuleSet, Transaction};
 
 fn load(dir: &str, pl: u8) -> Arc<RuleSet> {
     let mut fs = FileSet::new();
-    fs.insert("crs/crs-setup.conf", std::fs::read(format!("{dir}/crs-setup.conf.example")).unwrap());
+    fs.insert(
+        "crs/crs-setup.conf",
+        std::fs::read(format!("{dir}/crs-setup.conf.example")).unwrap(),
+    );
     for e in std::fs::read_dir(format!("{dir}/rules")).unwrap().flatten() {
         let n = e.file_name().to_string_lossy().into_owned();
         fs.insert(format!("crs/rules/{n}"), std::fs::read(e.path()).unwrap());
@@ -18,9 +21,16 @@ fn load(dir: &str, pl: u8) -> Arc<RuleSet> {
 
 fn one(rs: &Arc<RuleSet>, uri: &str, body: &[u8]) -> usize {
     let mut tx = Transaction::new(rs.clone(), "x");
-    tx.set_request_line(if body.is_empty() { "GET" } else { "POST" }, uri.as_bytes(), "HTTP/1.1");
+    tx.set_request_line(
+        if body.is_empty() { "GET" } else { "POST" },
+        uri.as_bytes(),
+        "HTTP/1.1",
+    );
     tx.add_request_header(b"Host", b"example.com");
-    tx.add_request_header(b"User-Agent", b"Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0");
+    tx.add_request_header(
+        b"User-Agent",
+        b"Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0",
+    );
     tx.add_request_header(b"Accept", b"text/html,application/xhtml+xml");
     if !body.is_empty() {
         tx.add_request_header(b"Content-Type", b"application/x-www-form-urlencoded");
@@ -45,11 +55,21 @@ fn one(rs: &Arc<RuleSet>, uri: &str, body: &[u8]) -> usize {
 
 fn main() {
     let dir = std::env::var("CRS_DIR").unwrap_or_else(|_| "../shared/crs/v4.28.0".into());
-    let pl: u8 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(1);
+    let pl: u8 = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1);
     let rs = load(&dir, pl);
-    let post: Vec<u8> = (0..40).map(|i| format!("field{i}=value+number+{i}&")).collect::<String>().into_bytes();
+    let post: Vec<u8> = (0..40)
+        .map(|i| format!("field{i}=value+number+{i}&"))
+        .collect::<String>()
+        .into_bytes();
     for (name, uri, body) in [
-        ("GET 5 args", "/search?q=shoes&page=2&sort=price&color=red&size=42", &b""[..]),
+        (
+            "GET 5 args",
+            "/search?q=shoes&page=2&sort=price&color=red&size=42",
+            &b""[..],
+        ),
         ("POST 1KB form", "/submit", &post[..]),
         ("GET sqli", "/?id=1%27%20or%201=1--", &b""[..]),
     ] {
@@ -59,6 +79,9 @@ fn main() {
         for _ in 0..n {
             one(&rs, uri, body);
         }
-        println!("{name}: {:.1} µs/request ({m} matches)", t.elapsed().as_secs_f64() * 1e6 / n as f64);
+        println!(
+            "{name}: {:.1} µs/request ({m} matches)",
+            t.elapsed().as_secs_f64() * 1e6 / n as f64
+        );
     }
 }

@@ -205,39 +205,26 @@ pub struct Rule {
     pub block_status: Option<u16>,
     /// The next rule of the chain.
     pub chained: Option<Box<Rule>>,
+    /// Id of the rule's transformation chain (equal chains share an id), for the
+    /// per-transaction cache of transformed values.
+    pub tchain: u32,
+    /// Tags as written, for removal by tag.
+    pub tag_texts: Vec<String>,
+    /// `msg` as written, for removal by msg.
+    pub msg_text: String,
 }
 
 impl Rule {
-    /// The rule's `msg` as written (no macro expansion), for `SecRuleRemoveByMsg`.
-    pub fn msg_text(&self) -> String {
-        self.actions
-            .msg
-            .as_ref()
-            .map(Template::literal)
-            .unwrap_or_default()
-    }
-
-    /// Whether a tag of the rule equals `tag` (case-insensitive) or matches it as a regex.
+    /// Whether a tag of the rule equals `tag`. libmodsecurity 3 compares tags for equality
+    /// (`RuleWithActions::containsTag`), not as regexes as ModSecurity 2 did.
     pub fn has_tag(&self, tag: &str) -> bool {
-        self.actions
-            .tags
-            .iter()
-            .any(|t| tag_matches(tag, &t.literal()))
+        self.tag_texts.iter().any(|t| t == tag)
     }
 
-    /// Whether the rule's `msg` matches `pattern` (as libmodsecurity compares: equality,
-    /// or as a regex).
-    pub fn msg_matches(&self, pattern: &str) -> bool {
-        tag_matches(pattern, &self.msg_text())
+    /// Whether the rule's `msg` equals `msg` (libmodsecurity 3's `containsMsg`).
+    pub fn msg_matches(&self, msg: &str) -> bool {
+        self.msg_text == msg
     }
-}
-
-/// Equality, or (as ModSecurity 2 documents for `SecRuleRemoveByTag`) a regex match.
-pub fn tag_matches(pattern: &str, value: &str) -> bool {
-    if pattern.eq_ignore_ascii_case(value) {
-        return true;
-    }
-    Regex::new(pattern).is_ok_and(|r| r.is_match(value.as_bytes()))
 }
 
 /// An entry of a phase's rule list.
@@ -293,6 +280,8 @@ struct Compiler<'a> {
     open_chain: Option<Vec<Rule>>,
     /// Deferred updates, applied after all rules are read.
     updates: Vec<(Directive, Update)>,
+    /// Transformation chains seen so far → id.
+    chains: HashMap<String, u32>,
 }
 
 enum Update {
@@ -317,6 +306,7 @@ impl RuleSet {
             ids: HashSet::new(),
             open_chain: None,
             updates: Vec::new(),
+            chains: HashMap::new(),
         };
         for d in &directives {
             c.directive(d)?;
@@ -604,7 +594,15 @@ impl Compiler<'_> {
             None => (Vec::new(), Vec::new(), None),
         };
         let chain = a.chain;
+        let key: Vec<&str> = a.transforms.iter().map(|t| t.name.as_str()).collect();
+        let next_id = self.chains.len() as u32 + 1;
+        let tchain = *self.chains.entry(key.join(",")).or_insert(next_id);
+        let tag_texts = a.tags.iter().map(Template::literal).collect();
+        let msg_text = a.msg.as_ref().map(Template::literal).unwrap_or_default();
         let rule = Rule {
+            tchain,
+            tag_texts,
+            msg_text,
             id: if in_chain { 0 } else { a.id.unwrap_or(0) },
             phase,
             file: d.file.clone(),

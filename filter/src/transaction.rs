@@ -5,6 +5,7 @@
 //! chunks, end of response, logging. Each `process_*` call runs the phase it ends and
 //! returns what the host must do. A transaction never calls the host.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -92,8 +93,84 @@ pub struct RuleMatch {
     pub matched_var: (String, Vec<u8>),
 }
 
-/// A variable value produced for a rule: its full name (`ARGS:id`) and bytes.
-type Value = (String, Vec<u8>);
+/// A variable value produced for a rule: its name and bytes, borrowed where possible.
+struct Val<'a> {
+    name: Name<'a>,
+    value: Cow<'a, [u8]>,
+}
+
+/// A value's name, rendered (`ARGS:id`) only when a rule matches it.
+enum Name<'a> {
+    /// A scalar (`REQUEST_URI`).
+    Plain(&'static str),
+    /// A collection member (`ARGS`, `id`).
+    Keyed(&'static str, Cow<'a, [u8]>),
+    /// A name built already (`&ARGS`, `MATCHED_VARS` members).
+    Owned(String),
+}
+
+impl Name<'_> {
+    /// The member key (what exclusions select on).
+    fn key(&self) -> &[u8] {
+        match self {
+            Name::Plain(_) => b"",
+            Name::Keyed(_, k) => k,
+            Name::Owned(n) => n.split_once(':').map_or(&b""[..], |(_, k)| k.as_bytes()),
+        }
+    }
+
+    fn render(&self) -> String {
+        match self {
+            Name::Plain(n) => (*n).to_string(),
+            Name::Keyed(n, k) => format!("{n}:{}", String::from_utf8_lossy(k)),
+            Name::Owned(n) => n.clone(),
+        }
+    }
+}
+
+/// Transformed values, cached per transaction: CRS applies the same `t:` chains to the
+/// same values hundreds of times. Keyed by chain id (interned at compile time) and the
+/// original bytes; values over [`TCACHE_MAX_VALUE`] are not cached.
+#[derive(Debug, Default)]
+struct TransformCache {
+    chains: HashMap<u32, HashMap<Vec<u8>, Option<Arc<[u8]>>>>,
+}
+
+/// Largest value whose transformations are cached.
+const TCACHE_MAX_VALUE: usize = 64 * 1024;
+
+impl TransformCache {
+    /// The value after the chain, or `None` when the chain leaves it unchanged.
+    fn get(
+        &mut self,
+        chain: u32,
+        transforms: &[crate::actions::Transform],
+        raw: &[u8],
+    ) -> Option<Arc<[u8]>> {
+        if transforms.is_empty() {
+            return None;
+        }
+        let apply = || {
+            let mut cur: Option<Vec<u8>> = None;
+            for t in transforms {
+                if let Some(next) = (t.func)(cur.as_deref().unwrap_or(raw)) {
+                    cur = Some(next);
+                }
+            }
+            cur.map(Arc::from)
+        };
+        if raw.len() > TCACHE_MAX_VALUE {
+            return apply();
+        }
+        let per_chain = self.chains.entry(chain).or_default();
+        if let Some(v) = per_chain.get(raw) {
+            return v.clone();
+        }
+        let v = apply();
+        per_chain.insert(raw.to_vec(), v.clone());
+        v
+    }
+}
 
 /// Per-request state and phase driver.
 #[derive(Debug)]
@@ -142,8 +219,8 @@ pub struct Transaction {
     removed_tags: Vec<String>,
     removed_msgs: Vec<String>,
     removed_targets: Vec<(RuleSel, Target)>,
-    matched_var: Value,
-    matched_vars: Vec<Value>,
+    matched_var: (String, Vec<u8>),
+    matched_vars: Vec<(String, Vec<u8>)>,
     highest_severity: u8,
     matches: Vec<RuleMatch>,
     intervention: Option<Intervention>,
@@ -152,6 +229,7 @@ pub struct Transaction {
     phases_done: u8,
     sanitise: Vec<String>,
     op_out: OpOutput,
+    tcache: TransformCache,
 }
 
 /// Which rules a runtime target removal applies to.
@@ -258,6 +336,7 @@ impl Transaction {
             phases_done: 0,
             sanitise: Vec::new(),
             op_out: OpOutput::default(),
+            tcache: TransformCache::default(),
             rules,
         }
     }
@@ -853,7 +932,6 @@ impl Transaction {
             self.run_actions(r);
             return true;
         };
-        let values = self.collect(r, starter);
         let dynamic;
         let compiled: &dyn operators::Operator = match (&op.compiled, &op.dynamic) {
             (Some(c), _) => c.as_ref(),
@@ -870,99 +948,109 @@ impl Transaction {
             (None, None) => return false,
         };
         let a = &r.actions;
-        let mut matched_any = false;
         let mut out = std::mem::take(&mut self.op_out);
+        let mut cache = std::mem::take(&mut self.tcache);
         out.want_captures = a.capture;
-        for (name, value) in values {
-            let mut hit = None;
-            if a.multi_match {
-                // multiMatch: the operator runs on the value before and after each
-                // transformation that changed it (ModSecurity reference manual).
-                let mut cur = value.clone();
-                out.reset();
-                if compiled.matches(&cur, &mut out) != op.negated {
-                    hit = Some(cur.clone());
-                }
-                for t in &a.transforms {
-                    if hit.is_some() {
-                        break;
+        // Evaluate against borrowed values first; act on the hits afterwards, so that
+        // nothing is copied for values that do not match.
+        let mut hits: Vec<(String, Vec<u8>, Vec<Vec<u8>>)> = Vec::new();
+        {
+            let values = self.collect(r, starter);
+            for val in &values {
+                let raw: &[u8] = &val.value;
+                let mut hit: Option<Vec<u8>> = None;
+                if a.multi_match {
+                    // multiMatch: the operator runs on the value before and after each
+                    // transformation that changed it (ModSecurity reference manual).
+                    out.reset();
+                    if compiled.matches(raw, &mut out) != op.negated {
+                        hit = Some(raw.to_vec());
                     }
-                    if let Some(next) = (t.func)(&cur) {
-                        cur = next;
-                        out.reset();
-                        if compiled.matches(&cur, &mut out) != op.negated {
-                            hit = Some(cur.clone());
+                    let mut cur: Option<Vec<u8>> = None;
+                    for t in &a.transforms {
+                        if hit.is_some() {
+                            break;
+                        }
+                        let input = cur.as_deref().unwrap_or(raw);
+                        if let Some(next) = (t.func)(input) {
+                            out.reset();
+                            if compiled.matches(&next, &mut out) != op.negated {
+                                hit = Some(next.clone());
+                            }
+                            cur = Some(next);
                         }
                     }
-                }
-            } else {
-                let mut cur = value;
-                for t in &a.transforms {
-                    if let Some(next) = (t.func)(&cur) {
-                        cur = next;
+                } else {
+                    let transformed = cache.get(r.tchain, &a.transforms, raw);
+                    let v: &[u8] = transformed.as_deref().unwrap_or(raw);
+                    out.reset();
+                    if compiled.matches(v, &mut out) != op.negated {
+                        hit = Some(v.to_vec());
                     }
                 }
-                out.reset();
-                if compiled.matches(&cur, &mut out) != op.negated {
-                    hit = Some(cur);
+                if let Some(v) = hit {
+                    hits.push((val.name.render(), v, std::mem::take(&mut out.captures)));
                 }
             }
-            let Some(v) = hit else { continue };
-            matched_any = true;
+        }
+        self.tcache = cache;
+        self.op_out = out;
+        let matched_any = !hits.is_empty();
+        for (name, v, captures) in hits {
             if a.capture && !op.negated {
                 let tx = self.colls.entry("tx".into()).or_default();
                 for i in 0..10 {
                     tx.remove(&i.to_string());
                 }
-                for (i, c) in out.captures.iter().take(10).enumerate() {
-                    tx.insert(i.to_string(), c.clone());
+                for (i, c) in captures.into_iter().take(10).enumerate() {
+                    tx.insert(i.to_string(), c);
                 }
             }
             self.matched_var = (name.clone(), v.clone());
             self.matched_vars.push((name, v));
             self.run_actions(r);
         }
-        self.op_out = out;
         matched_any
     }
 
     /// Collects the values of a rule's targets, minus exclusions.
-    fn collect(&self, r: &Rule, starter: &Rule) -> Vec<Value> {
+    fn collect<'a>(&'a self, r: &Rule, starter: &Rule) -> Vec<Val<'a>> {
         let mut out = Vec::new();
+        let mut runtime: Option<Vec<&Target>> = None;
         for t in &r.targets {
             let start = out.len();
             self.values(t, starter, &mut out);
             if out.len() == start {
                 continue;
             }
-            let excluded = |name: &str, ex: &Target| -> bool {
-                if ex.var != t.var {
-                    return false;
-                }
-                let key = name.split_once(':').map_or("", |(_, k)| k);
-                match &ex.selector {
-                    Selector::All => true,
-                    s => s.selects(key.as_bytes()),
-                }
-            };
-            let runtime: Vec<&Target> = self
-                .removed_targets
-                .iter()
-                .filter(|(sel, _)| match sel {
-                    RuleSel::Ids(ids) => ids.iter().any(|&(a, b)| (a..=b).contains(&starter.id)),
-                    RuleSel::Tag(tag) => starter.has_tag(tag),
-                    RuleSel::Msg(m) => starter.msg_matches(m),
-                })
-                .map(|(_, t)| t)
-                .collect();
+            let runtime = runtime.get_or_insert_with(|| {
+                self.removed_targets
+                    .iter()
+                    .filter(|(sel, _)| match sel {
+                        RuleSel::Ids(ids) => {
+                            ids.iter().any(|&(a, b)| (a..=b).contains(&starter.id))
+                        }
+                        RuleSel::Tag(tag) => starter.has_tag(tag),
+                        RuleSel::Msg(m) => starter.msg_matches(m),
+                    })
+                    .map(|(_, t)| t)
+                    .collect()
+            });
             if r.exclusions.is_empty() && runtime.is_empty() {
                 continue;
             }
+            let excluded = |key: &[u8], ex: &Target| -> bool {
+                ex.var == t.var
+                    && match &ex.selector {
+                        Selector::All => true,
+                        s => s.selects(key),
+                    }
+            };
             let mut k = start;
             while k < out.len() {
-                let name = &out[k].0;
-                if r.exclusions.iter().any(|e| excluded(name, e))
-                    || runtime.iter().any(|e| excluded(name, e))
+                let key = out[k].name.key();
+                if r.exclusions.iter().any(|e| excluded(key, e))
+                    || runtime.iter().any(|e| excluded(key, e))
                 {
                     out.remove(k);
                 } else {
@@ -973,18 +1061,25 @@ impl Transaction {
         out
     }
 
-    fn values(&self, t: &Target, rule: &Rule, out: &mut Vec<Value>) {
+    fn values<'a>(&'a self, t: &Target, rule: &Rule, out: &mut Vec<Val<'a>>) {
         let start = out.len();
         let vname = t.var.name();
-        let pairs = |out: &mut Vec<Value>, list: &[Pair], names: bool, label: &str| {
+        let pairs = |out: &mut Vec<Val<'a>>, list: &'a [Pair], names: bool, label: &'static str| {
             for (k, v) in list {
                 if t.selector.selects(k) {
-                    let name = format!("{label}:{}", String::from_utf8_lossy(k));
-                    out.push((name, if names { k.clone() } else { v.clone() }));
+                    out.push(Val {
+                        name: Name::Keyed(label, Cow::Borrowed(k)),
+                        value: Cow::Borrowed(if names { k } else { v }),
+                    });
                 }
             }
         };
-        let scalar = |out: &mut Vec<Value>, v: Vec<u8>| out.push((vname.to_string(), v));
+        let scalar = |out: &mut Vec<Val<'a>>, v: Cow<'a, [u8]>| {
+            out.push(Val {
+                name: Name::Plain(vname),
+                value: v,
+            })
+        };
         match t.var {
             Var::Args => {
                 pairs(out, &self.args_get, false, "ARGS");
@@ -998,15 +1093,6 @@ impl Transaction {
             }
             Var::ArgsGetNames => pairs(out, &self.args_get, true, "ARGS_GET_NAMES"),
             Var::ArgsPostNames => pairs(out, &self.args_post, true, "ARGS_POST_NAMES"),
-            Var::ArgsCombinedSize => {
-                let n: usize = self
-                    .args_get
-                    .iter()
-                    .chain(&self.args_post)
-                    .map(|(k, v)| k.len() + v.len())
-                    .sum();
-                scalar(out, num(n));
-            }
             Var::RequestHeaders => pairs(out, &self.headers, false, "REQUEST_HEADERS"),
             Var::RequestHeadersNames => pairs(out, &self.headers, true, "REQUEST_HEADERS_NAMES"),
             Var::RequestCookies => pairs(out, &self.cookies, false, "REQUEST_COOKIES"),
@@ -1021,22 +1107,18 @@ impl Transaction {
                         if !t.selector.selects(&f.name) {
                             continue;
                         }
-                        let v = match t.var {
-                            Var::Files => f.filename.clone(),
-                            Var::FilesNames => f.name.clone(),
-                            Var::FilesSizes => num(f.size),
-                            _ => Vec::new(),
+                        let v: Cow<'a, [u8]> = match t.var {
+                            Var::Files => Cow::Borrowed(&f.filename),
+                            Var::FilesNames => Cow::Borrowed(&f.name),
+                            Var::FilesSizes => Cow::Owned(num(f.size)),
+                            _ => Cow::Borrowed(&[]),
                         };
-                        out.push((format!("{vname}:{}", String::from_utf8_lossy(&f.name)), v));
+                        out.push(Val {
+                            name: Name::Keyed(vname, Cow::Borrowed(&f.name)),
+                            value: v,
+                        });
                     }
                 }
-            }
-            Var::FilesCombinedSize => {
-                let n: usize = self
-                    .multipart
-                    .as_ref()
-                    .map_or(0, |m| m.files.iter().map(|f| f.size).sum());
-                scalar(out, num(n));
             }
             Var::MultipartPartHeaders => {
                 if let Some(m) = &self.multipart {
@@ -1051,7 +1133,7 @@ impl Transaction {
                         &m.filenames
                     };
                     for v in list {
-                        out.push((vname.to_string(), v.clone()));
+                        scalar(out, Cow::Borrowed(v));
                     }
                 }
             }
@@ -1062,7 +1144,7 @@ impl Transaction {
                         _ => "/*",
                     };
                     for v in doc.xpath(expr) {
-                        out.push(("XML".to_string(), v));
+                        scalar(out, Cow::Owned(v));
                     }
                 }
             }
@@ -1076,34 +1158,58 @@ impl Transaction {
             | Var::Geo => {
                 let cname = vname.to_ascii_lowercase();
                 if let Some(c) = self.colls.get(&cname) {
-                    for (k, v) in c {
-                        if t.selector.selects(k.as_bytes()) {
-                            out.push((format!("{vname}:{k}"), v.clone()));
+                    match &t.selector {
+                        Selector::Key(k) => {
+                            if let Some((k, v)) = c.get_key_value(&k.to_ascii_lowercase()) {
+                                out.push(Val {
+                                    name: Name::Keyed(vname, Cow::Borrowed(k.as_bytes())),
+                                    value: Cow::Borrowed(v),
+                                });
+                            }
+                        }
+                        sel => {
+                            for (k, v) in c {
+                                if sel.selects(k.as_bytes()) {
+                                    out.push(Val {
+                                        name: Name::Keyed(vname, Cow::Borrowed(k.as_bytes())),
+                                        value: Cow::Borrowed(v),
+                                    });
+                                }
+                            }
                         }
                     }
                 }
             }
             Var::MatchedVars => {
                 for (n, v) in &self.matched_vars {
-                    out.push((n.clone(), v.clone()));
+                    out.push(Val {
+                        name: Name::Owned(n.clone()),
+                        value: Cow::Borrowed(v),
+                    });
                 }
             }
             Var::MatchedVarsNames => {
                 for (n, _) in &self.matched_vars {
-                    out.push((n.clone(), n.clone().into_bytes()));
+                    out.push(Val {
+                        name: Name::Owned(n.clone()),
+                        value: Cow::Borrowed(n.as_bytes()),
+                    });
                 }
             }
             Var::Rule => {
                 for key in ["id", "msg", "phase", "severity", "rev", "ver", "logdata"] {
                     if t.selector.selects(key.as_bytes()) {
                         if let Some(v) = self.rule_field(rule, key) {
-                            out.push((format!("RULE:{key}"), v));
+                            out.push(Val {
+                                name: Name::Keyed("RULE", Cow::Borrowed(key.as_bytes())),
+                                value: Cow::Owned(v),
+                            });
                         }
                     }
                 }
             }
             _ => {
-                if let Some(v) = self.scalar(t.var) {
+                if let Some(v) = self.scalar_ref(t.var) {
                     scalar(out, v);
                 }
             }
@@ -1115,8 +1221,27 @@ impl Transaction {
                 Selector::All => format!("&{vname}"),
                 s => format!("&{vname}:{}", s.text()),
             };
-            out.push((name, num(n)));
+            out.push(Val {
+                name: Name::Owned(name),
+                value: Cow::Owned(num(n)),
+            });
         }
+    }
+
+    /// A scalar variable, borrowed where the transaction holds it.
+    fn scalar_ref(&self, var: Var) -> Option<Cow<'_, [u8]>> {
+        Some(Cow::Borrowed(match var {
+            Var::RequestMethod => self.method.as_bytes(),
+            Var::RequestProtocol => self.protocol.as_bytes(),
+            Var::RequestUri => &self.uri,
+            Var::RequestUriRaw => &self.uri_raw,
+            Var::RequestFilename | Var::PathInfo => &self.filename,
+            Var::QueryString => &self.query,
+            Var::ResponseBody => &self.resp_body,
+            Var::RemoteAddr => self.conn.client_addr.as_bytes(),
+            Var::UniqueId => self.id.as_bytes(),
+            _ => return self.scalar(var).map(Cow::Owned),
+        }))
     }
 
     fn rule_field(&self, rule: &Rule, key: &str) -> Option<Vec<u8>> {
@@ -1171,6 +1296,16 @@ impl Transaction {
                 self.body.clone()
             }
             Var::RequestBodyLength => num(self.body.len()),
+            Var::ArgsCombinedSize => num(self
+                .args_get
+                .iter()
+                .chain(&self.args_post)
+                .map(|(k, v)| k.len() + v.len())
+                .sum::<usize>()),
+            Var::FilesCombinedSize => num(self
+                .multipart
+                .as_ref()
+                .map_or(0, |m| m.files.iter().map(|f| f.size).sum::<usize>())),
             Var::FullRequestLength => num(self.body.len() + self.uri_raw.len()),
             Var::RemoteAddr => self.conn.client_addr.clone().into_bytes(),
             Var::RemotePort => num(self.conn.client_port),
@@ -1189,7 +1324,9 @@ impl Transaction {
             Var::InboundDataError => return flag(self.body_truncated),
             Var::OutboundDataError => return flag(self.resp_seen > self.response_body_limit),
             Var::MultipartStrictError => return mflag(Multipart::strict_error),
-            Var::MultipartUnmatchedBoundary => num(self.multipart.as_ref().map_or(0, |m| m.unmatched_boundary)),
+            Var::MultipartUnmatchedBoundary => {
+                num(self.multipart.as_ref().map_or(0, |m| m.unmatched_boundary))
+            }
             Var::MultipartBoundaryQuoted => return mflag(|m| m.flags.boundary_quoted),
             Var::MultipartBoundaryWhitespace => return mflag(|m| m.flags.boundary_whitespace),
             Var::MultipartDataBefore => return mflag(|m| m.flags.data_before),
@@ -1277,7 +1414,7 @@ impl Transaction {
                 let mut out = Vec::new();
                 let dummy = rule?;
                 self.values(&target, dummy, &mut out);
-                return out.into_iter().next().map(|(_, v)| v);
+                return out.into_iter().next().map(|v| v.value.into_owned());
             }
         }
         self.scalar(var)
