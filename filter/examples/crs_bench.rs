@@ -19,6 +19,7 @@ fn load(dir: &str, pl: u8) -> Arc<RuleSet> {
     Arc::new(RuleSet::compile("main", &text, &fs).unwrap())
 }
 
+#[inline(never)]
 fn one(rs: &Arc<RuleSet>, uri: &str, body: &[u8]) -> usize {
     let mut tx = Transaction::new(rs.clone(), "x");
     tx.set_request_line(
@@ -50,6 +51,9 @@ fn one(rs: &Arc<RuleSet>, uri: &str, body: &[u8]) -> usize {
             println!("  {} {}", m.id, m.msg);
         }
     }
+    if std::env::var("STATS").is_ok() {
+        println!("  {:?}", tx.stats());
+    }
     tx.matches().len()
 }
 
@@ -73,7 +77,10 @@ fn main() {
         ("POST 1KB form", "/submit", &post[..]),
         ("GET sqli", "/?id=1%27%20or%201=1--", &b""[..]),
     ] {
-        let n = 2000;
+        if std::env::var("ONLY").is_ok_and(|o| !name.starts_with(&o)) {
+            continue;
+        }
+        let n: usize = std::env::var("ITER").ok().and_then(|v| v.parse().ok()).unwrap_or(2000);
         let m = one(&rs, uri, body);
         let t = Instant::now();
         for _ in 0..n {

@@ -7,6 +7,8 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
+
+use rustc_hash::FxHashMap;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -97,6 +99,18 @@ pub struct RuleMatch {
 struct Val<'a> {
     name: Name<'a>,
     value: Cow<'a, [u8]>,
+    /// Where the value lives, for the transformation cache (0: not cacheable). Values of
+    /// the request and response never change once set, so (slot, chain) identifies a
+    /// transformed value without hashing its bytes.
+    slot: u32,
+}
+
+/// Slot of member `i` of collection `kind` (see [`Val::slot`]).
+fn slot(kind: u32, i: usize) -> u32 {
+    if i >= (1 << 20) - 1 {
+        return 0;
+    }
+    kind << 20 | (i as u32 + 1)
 }
 
 /// A value's name, rendered (`ARGS:id`) only when a rule matches it.
@@ -105,8 +119,10 @@ enum Name<'a> {
     Plain(&'static str),
     /// A collection member (`ARGS`, `id`).
     Keyed(&'static str, Cow<'a, [u8]>),
-    /// A name built already (`&ARGS`, `MATCHED_VARS` members).
+    /// A name built already (`MATCHED_VARS` members).
     Owned(String),
+    /// A count (`&ARGS`, `&TX:foo`).
+    Count(&'static str, &'a Selector),
 }
 
 impl Name<'_> {
@@ -116,6 +132,7 @@ impl Name<'_> {
             Name::Plain(_) => b"",
             Name::Keyed(_, k) => k,
             Name::Owned(n) => n.split_once(':').map_or(&b""[..], |(_, k)| k.as_bytes()),
+            Name::Count(..) => b"",
         }
     }
 
@@ -124,20 +141,19 @@ impl Name<'_> {
             Name::Plain(n) => (*n).to_string(),
             Name::Keyed(n, k) => format!("{n}:{}", String::from_utf8_lossy(k)),
             Name::Owned(n) => n.clone(),
+            Name::Count(n, Selector::All) => format!("&{n}"),
+            Name::Count(n, sel) => format!("&{n}:{}", sel.text()),
         }
     }
 }
 
 /// Transformed values, cached per transaction: CRS applies the same `t:` chains to the
 /// same values hundreds of times. Keyed by chain id (interned at compile time) and the
-/// original bytes; values over [`TCACHE_MAX_VALUE`] are not cached.
+/// value's slot (see [`Val::slot`]).
 #[derive(Debug, Default)]
 struct TransformCache {
-    chains: HashMap<u32, HashMap<Vec<u8>, Option<Arc<[u8]>>>>,
+    map: FxHashMap<(u32, u32), Option<Arc<[u8]>>>,
 }
-
-/// Largest value whose transformations are cached.
-const TCACHE_MAX_VALUE: usize = 64 * 1024;
 
 impl TransformCache {
     /// The value after the chain, or `None` when the chain leaves it unchanged.
@@ -146,6 +162,7 @@ impl TransformCache {
         chain: u32,
         transforms: &[crate::actions::Transform],
         raw: &[u8],
+        slot: u32,
     ) -> Option<Arc<[u8]>> {
         if transforms.is_empty() {
             return None;
@@ -159,17 +176,20 @@ impl TransformCache {
             }
             cur.map(Arc::from)
         };
-        if raw.len() > TCACHE_MAX_VALUE {
+        if slot == 0 {
             return apply();
         }
-        let per_chain = self.chains.entry(chain).or_default();
-        if let Some(v) = per_chain.get(raw) {
-            return v.clone();
-        }
-        let v = apply();
-        per_chain.insert(raw.to_vec(), v.clone());
-        v
+        self.map.entry((chain, slot)).or_insert_with(apply).clone()
     }
+}
+
+/// Work counters of a transaction, for benchmarks and tuning.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Stats {
+    /// Rules (chain starters) evaluated.
+    pub rules: u32,
+    /// Operator evaluations.
+    pub op_calls: u32,
 }
 
 /// Per-request state and phase driver.
@@ -230,6 +250,7 @@ pub struct Transaction {
     sanitise: Vec<String>,
     op_out: OpOutput,
     tcache: TransformCache,
+    stats: Stats,
 }
 
 /// Which rules a runtime target removal applies to.
@@ -337,8 +358,14 @@ impl Transaction {
             sanitise: Vec::new(),
             op_out: OpOutput::default(),
             tcache: TransformCache::default(),
+            stats: Stats::default(),
             rules,
         }
+    }
+
+    /// Work counters so far.
+    pub fn stats(&self) -> Stats {
+        self.stats
     }
 
     /// The rule set this transaction runs.
@@ -754,6 +781,7 @@ impl Transaction {
             if self.is_removed(rule) {
                 continue;
             }
+            self.stats.rules += 1;
             if !self.eval_chain(rule) {
                 continue;
             }
@@ -866,6 +894,24 @@ impl Transaction {
                 self.highest_severity = self.highest_severity.min(sev);
             }
         }
+        let log = a.log.unwrap_or(true);
+        let auditlog = a.auditlog.unwrap_or(true);
+        if !log && !auditlog {
+            // Nothing will print this match: skip expanding and formatting it.
+            self.matches.push(RuleMatch {
+                id: rule.id,
+                phase: rule.phase,
+                msg: String::new(),
+                data: String::new(),
+                severity: a.severity,
+                tags: Vec::new(),
+                line: String::new(),
+                log,
+                auditlog,
+                matched_var: self.matched_var.clone(),
+            });
+            return;
+        }
         let msg = a
             .msg
             .as_ref()
@@ -919,8 +965,8 @@ impl Transaction {
             severity: a.severity,
             tags,
             line,
-            log: a.log.unwrap_or(true),
-            auditlog: a.auditlog.unwrap_or(true),
+            log,
+            auditlog,
             matched_var: self.matched_var.clone(),
         });
     }
@@ -954,7 +1000,7 @@ impl Transaction {
         // Evaluate against borrowed values first; act on the hits afterwards, so that
         // nothing is copied for values that do not match.
         let mut hits: Vec<(String, Vec<u8>, Vec<Vec<u8>>)> = Vec::new();
-        {
+        let tested = {
             let values = self.collect(r, starter);
             for val in &values {
                 let raw: &[u8] = &val.value;
@@ -981,7 +1027,7 @@ impl Transaction {
                         }
                     }
                 } else {
-                    let transformed = cache.get(r.tchain, &a.transforms, raw);
+                    let transformed = cache.get(r.tchain, &a.transforms, raw, val.slot);
                     let v: &[u8] = transformed.as_deref().unwrap_or(raw);
                     out.reset();
                     if compiled.matches(v, &mut out) != op.negated {
@@ -992,13 +1038,15 @@ impl Transaction {
                     hits.push((val.name.render(), v, std::mem::take(&mut out.captures)));
                 }
             }
-        }
+            values.len() as u32
+        };
+        self.stats.op_calls += tested;
         self.tcache = cache;
         self.op_out = out;
         let matched_any = !hits.is_empty();
         for (name, v, captures) in hits {
             if a.capture && !op.negated {
-                let tx = self.colls.entry("tx".into()).or_default();
+                let tx = self.coll_mut("tx");
                 for i in 0..10 {
                     tx.remove(&i.to_string());
                 }
@@ -1014,8 +1062,8 @@ impl Transaction {
     }
 
     /// Collects the values of a rule's targets, minus exclusions.
-    fn collect<'a>(&'a self, r: &Rule, starter: &Rule) -> Vec<Val<'a>> {
-        let mut out = Vec::new();
+    fn collect<'a>(&'a self, r: &'a Rule, starter: &'a Rule) -> Vec<Val<'a>> {
+        let mut out = Vec::with_capacity(16);
         let mut runtime: Option<Vec<&Target>> = None;
         for t in &r.targets {
             let start = out.len();
@@ -1061,45 +1109,52 @@ impl Transaction {
         out
     }
 
-    fn values<'a>(&'a self, t: &Target, rule: &Rule, out: &mut Vec<Val<'a>>) {
+    fn values<'a>(&'a self, t: &'a Target, rule: &Rule, out: &mut Vec<Val<'a>>) {
         let start = out.len();
         let vname = t.var.name();
-        let pairs = |out: &mut Vec<Val<'a>>, list: &'a [Pair], names: bool, label: &'static str| {
-            for (k, v) in list {
+        let pairs = |out: &mut Vec<Val<'a>>,
+                     list: &'a [Pair],
+                     names: bool,
+                     label: &'static str,
+                     kind: u32| {
+            let kind = kind * 2 + u32::from(names);
+            for (i, (k, v)) in list.iter().enumerate() {
                 if t.selector.selects(k) {
                     out.push(Val {
                         name: Name::Keyed(label, Cow::Borrowed(k)),
                         value: Cow::Borrowed(if names { k } else { v }),
+                        slot: slot(kind, i),
                     });
                 }
             }
         };
-        let scalar = |out: &mut Vec<Val<'a>>, v: Cow<'a, [u8]>| {
+        let scalar = |out: &mut Vec<Val<'a>>, v: Cow<'a, [u8]>, slot: u32| {
             out.push(Val {
                 name: Name::Plain(vname),
                 value: v,
+                slot,
             })
         };
         match t.var {
             Var::Args => {
-                pairs(out, &self.args_get, false, "ARGS");
-                pairs(out, &self.args_post, false, "ARGS");
+                pairs(out, &self.args_get, false, "ARGS", 1);
+                pairs(out, &self.args_post, false, "ARGS", 2);
             }
-            Var::ArgsGet => pairs(out, &self.args_get, false, "ARGS_GET"),
-            Var::ArgsPost => pairs(out, &self.args_post, false, "ARGS_POST"),
+            Var::ArgsGet => pairs(out, &self.args_get, false, "ARGS_GET", 1),
+            Var::ArgsPost => pairs(out, &self.args_post, false, "ARGS_POST", 2),
             Var::ArgsNames => {
-                pairs(out, &self.args_get, true, "ARGS_NAMES");
-                pairs(out, &self.args_post, true, "ARGS_NAMES");
+                pairs(out, &self.args_get, true, "ARGS_NAMES", 1);
+                pairs(out, &self.args_post, true, "ARGS_NAMES", 2);
             }
-            Var::ArgsGetNames => pairs(out, &self.args_get, true, "ARGS_GET_NAMES"),
-            Var::ArgsPostNames => pairs(out, &self.args_post, true, "ARGS_POST_NAMES"),
-            Var::RequestHeaders => pairs(out, &self.headers, false, "REQUEST_HEADERS"),
-            Var::RequestHeadersNames => pairs(out, &self.headers, true, "REQUEST_HEADERS_NAMES"),
-            Var::RequestCookies => pairs(out, &self.cookies, false, "REQUEST_COOKIES"),
-            Var::RequestCookiesNames => pairs(out, &self.cookies, true, "REQUEST_COOKIES_NAMES"),
-            Var::ResponseHeaders => pairs(out, &self.resp_headers, false, "RESPONSE_HEADERS"),
+            Var::ArgsGetNames => pairs(out, &self.args_get, true, "ARGS_GET_NAMES", 1),
+            Var::ArgsPostNames => pairs(out, &self.args_post, true, "ARGS_POST_NAMES", 2),
+            Var::RequestHeaders => pairs(out, &self.headers, false, "REQUEST_HEADERS", 3),
+            Var::RequestHeadersNames => pairs(out, &self.headers, true, "REQUEST_HEADERS_NAMES", 3),
+            Var::RequestCookies => pairs(out, &self.cookies, false, "REQUEST_COOKIES", 4),
+            Var::RequestCookiesNames => pairs(out, &self.cookies, true, "REQUEST_COOKIES_NAMES", 4),
+            Var::ResponseHeaders => pairs(out, &self.resp_headers, false, "RESPONSE_HEADERS", 5),
             Var::ResponseHeadersNames => {
-                pairs(out, &self.resp_headers, true, "RESPONSE_HEADERS_NAMES")
+                pairs(out, &self.resp_headers, true, "RESPONSE_HEADERS_NAMES", 5)
             }
             Var::Files | Var::FilesNames | Var::FilesSizes | Var::FilesTmpNames => {
                 if let Some(m) = &self.multipart {
@@ -1116,13 +1171,14 @@ impl Transaction {
                         out.push(Val {
                             name: Name::Keyed(vname, Cow::Borrowed(&f.name)),
                             value: v,
+                            slot: 0,
                         });
                     }
                 }
             }
             Var::MultipartPartHeaders => {
                 if let Some(m) = &self.multipart {
-                    pairs(out, &m.part_headers, false, "MULTIPART_PART_HEADERS");
+                    pairs(out, &m.part_headers, false, "MULTIPART_PART_HEADERS", 6);
                 }
             }
             Var::MultipartFilename | Var::MultipartName => {
@@ -1133,7 +1189,7 @@ impl Transaction {
                         &m.filenames
                     };
                     for v in list {
-                        scalar(out, Cow::Borrowed(v));
+                        scalar(out, Cow::Borrowed(v), 0);
                     }
                 }
             }
@@ -1144,7 +1200,7 @@ impl Transaction {
                         _ => "/*",
                     };
                     for v in doc.xpath(expr) {
-                        scalar(out, Cow::Owned(v));
+                        scalar(out, Cow::Owned(v), 0);
                     }
                 }
             }
@@ -1156,14 +1212,14 @@ impl Transaction {
             | Var::User
             | Var::Resource
             | Var::Geo => {
-                let cname = vname.to_ascii_lowercase();
-                if let Some(c) = self.colls.get(&cname) {
+                if let Some(c) = self.colls.get(t.var.coll_name()) {
                     match &t.selector {
-                        Selector::Key(k) => {
-                            if let Some((k, v)) = c.get_key_value(&k.to_ascii_lowercase()) {
+                        Selector::Key(_, lower) => {
+                            if let Some((k, v)) = c.get_key_value(lower) {
                                 out.push(Val {
                                     name: Name::Keyed(vname, Cow::Borrowed(k.as_bytes())),
                                     value: Cow::Borrowed(v),
+                                    slot: 0,
                                 });
                             }
                         }
@@ -1173,6 +1229,7 @@ impl Transaction {
                                     out.push(Val {
                                         name: Name::Keyed(vname, Cow::Borrowed(k.as_bytes())),
                                         value: Cow::Borrowed(v),
+                                        slot: 0,
                                     });
                                 }
                             }
@@ -1185,6 +1242,7 @@ impl Transaction {
                     out.push(Val {
                         name: Name::Owned(n.clone()),
                         value: Cow::Borrowed(v),
+                        slot: 0,
                     });
                 }
             }
@@ -1193,6 +1251,7 @@ impl Transaction {
                     out.push(Val {
                         name: Name::Owned(n.clone()),
                         value: Cow::Borrowed(n.as_bytes()),
+                        slot: 0,
                     });
                 }
             }
@@ -1203,6 +1262,7 @@ impl Transaction {
                             out.push(Val {
                                 name: Name::Keyed("RULE", Cow::Borrowed(key.as_bytes())),
                                 value: Cow::Owned(v),
+                                slot: 0,
                             });
                         }
                     }
@@ -1210,20 +1270,22 @@ impl Transaction {
             }
             _ => {
                 if let Some(v) = self.scalar_ref(t.var) {
-                    scalar(out, v);
+                    // Borrowed scalars never change once set; computed ones may.
+                    let s = match v {
+                        Cow::Borrowed(_) => slot(64 + t.var as u32, 0),
+                        Cow::Owned(_) => 0,
+                    };
+                    scalar(out, v, s);
                 }
             }
         }
         if t.count {
             let n = out.len() - start;
             out.truncate(start);
-            let name = match &t.selector {
-                Selector::All => format!("&{vname}"),
-                s => format!("&{vname}:{}", s.text()),
-            };
             out.push(Val {
-                name: Name::Owned(name),
+                name: Name::Count(vname, &t.selector),
                 value: Cow::Owned(num(n)),
+                slot: 0,
             });
         }
     }
@@ -1401,13 +1463,12 @@ impl Transaction {
         }
         if let Some(key) = &r.key {
             if var.is_collection() {
-                let coll = var.name().to_ascii_lowercase();
-                if let Some(c) = self.colls.get(&coll) {
+                if let Some(c) = self.colls.get(var.coll_name()) {
                     return c.get(key).cloned();
                 }
                 let target = Target {
                     var,
-                    selector: Selector::Key(key.clone()),
+                    selector: Selector::Key(key.clone(), key.to_ascii_lowercase()),
                     count: false,
                     exclude: false,
                 };
@@ -1420,6 +1481,14 @@ impl Transaction {
         self.scalar(var)
     }
 
+    /// A collection by lower-case name, created on first use.
+    fn coll_mut(&mut self, name: &str) -> &mut BTreeMap<String, Vec<u8>> {
+        if !self.colls.contains_key(name) {
+            self.colls.insert(name.to_string(), BTreeMap::new());
+        }
+        self.colls.get_mut(name).expect("inserted above")
+    }
+
     /// Runs a rule's per-match actions (`setvar`, `ctl`, …).
     fn run_actions(&mut self, r: &Rule) {
         for act in &r.actions.run {
@@ -1427,7 +1496,7 @@ impl Transaction {
                 RunAction::SetVar(sv) => {
                     let key = lower(&self.expand(&sv.key, Some(r)));
                     let value = self.expand(&sv.value, Some(r));
-                    let coll = self.colls.entry(sv.collection.clone()).or_default();
+                    let coll = self.coll_mut(&sv.collection);
                     match sv.op {
                         SetOp::Set => {
                             coll.insert(key, value);

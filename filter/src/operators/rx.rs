@@ -113,20 +113,24 @@ fn push_groups(caps: &regex::bytes::Captures<'_>, max: usize, dst: &mut Vec<Vec<
 #[derive(Debug)]
 pub struct Rx {
     re: Regex,
+    /// Whether the pattern has groups (computed once: `captures_len` is not free).
+    has_groups: bool,
 }
 
 impl Rx {
     /// Compiles `@rx` with `pattern`.
     pub fn new(pattern: &str) -> Result<Self, String> {
+        let re = build_regex("rx", pattern)?;
         Ok(Self {
-            re: build_regex("rx", pattern)?,
+            has_groups: re.captures_len() > 1,
+            re,
         })
     }
 }
 
 impl Operator for Rx {
     fn matches(&self, input: &[u8], out: &mut OpOutput) -> bool {
-        if out.want_captures && self.re.captures_len() > 1 {
+        if out.want_captures && self.has_groups {
             let Some(caps) = self.re.captures(input) else {
                 return false;
             };

@@ -256,6 +256,22 @@ impl Var {
             .unwrap_or("UNKNOWN")
     }
 
+    /// The lower-case name under which a transaction keeps this collection's members
+    /// (`TX` → `tx`); empty for variables that are not such collections.
+    pub fn coll_name(self) -> &'static str {
+        match self {
+            Var::Tx => "tx",
+            Var::Env => "env",
+            Var::Ip => "ip",
+            Var::Global => "global",
+            Var::Session => "session",
+            Var::User => "user",
+            Var::Resource => "resource",
+            Var::Geo => "geo",
+            _ => "",
+        }
+    }
+
     /// Whether the variable is a collection (takes `:key` selectors).
     pub fn is_collection(self) -> bool {
         matches!(
@@ -302,8 +318,8 @@ pub enum Selector {
     /// The whole collection.
     All,
     /// Members whose key equals this (compared case-insensitively, as libmodsecurity 3's
-    /// anchored collections do).
-    Key(String),
+    /// anchored collections do); the key as written and lower-cased.
+    Key(String, String),
     /// Members whose key matches the regex (`ARGS:/^id_/`).
     Regex(Regex),
     /// An XPath expression (`XML:/*`).
@@ -315,7 +331,7 @@ impl Selector {
     pub fn selects(&self, key: &[u8]) -> bool {
         match self {
             Selector::All | Selector::XPath(_) => true,
-            Selector::Key(k) => k.as_bytes().eq_ignore_ascii_case(key),
+            Selector::Key(k, _) => k.as_bytes().eq_ignore_ascii_case(key),
             Selector::Regex(r) => r.is_match(key),
         }
     }
@@ -324,7 +340,7 @@ impl Selector {
     pub fn text(&self) -> String {
         match self {
             Selector::All => String::new(),
-            Selector::Key(k) => k.clone(),
+            Selector::Key(k, _) => k.clone(),
             Selector::Regex(r) => format!("/{}/", r.as_str().trim_start_matches("(?i)")),
             Selector::XPath(x) => x.clone(),
         }
@@ -458,7 +474,8 @@ fn make_selector(var: Var, key: String) -> Result<Selector, String> {
             .map_err(|e| format!("bad key regex `{pat}`: {e}"))?;
         return Ok(Selector::Regex(re));
     }
-    Ok(Selector::Key(key))
+    let lower = key.to_ascii_lowercase();
+    Ok(Selector::Key(key, lower))
 }
 
 #[cfg(test)]
@@ -473,7 +490,7 @@ mod tests {
         .unwrap();
         assert_eq!(t.len(), 6);
         assert!(matches!(&t[5].selector, Selector::XPath(x) if x == "//@*"));
-        assert!(matches!(&t[0].selector, Selector::Key(k) if k == "User-Agent"));
+        assert!(matches!(&t[0].selector, Selector::Key(k, l) if k == "User-Agent" && l == "user-agent"));
         assert!(t[1].exclude);
         assert!(t[2].count);
         assert!(t[3].selector.selects(b"ID_3"));
