@@ -264,6 +264,7 @@ def validate(config: Path, *, placeholder: bool) -> tuple[bool, str]:
 
 
 _children: list[subprocess.Popen] = []
+_files: dict[int, list] = {}  # pid -> files to close when it stops
 
 
 def _die_with_parent() -> None:
@@ -290,8 +291,13 @@ def stop(p: subprocess.Popen, timeout: float = 10) -> None:
         except subprocess.TimeoutExpired:
             p.kill()
             p.wait()
+    for pipe in (p.stdin, p.stdout, p.stderr):
+        if pipe:
+            pipe.close()
     if p in _children:
         _children.remove(p)
+    for f in _files.pop(p.pid, []):
+        f.close()
 
 
 def stop_all() -> None:
@@ -304,7 +310,8 @@ atexit.register(stop_all)
 
 def _on_signal(signum, _frame):
     stop_all()
-    sys.exit(128 + signum)
+    # Ctrl-C is how `run` is meant to end: a clean exit, not an error for make.
+    sys.exit(0 if signum == signal.SIGINT else 128 + signum)
 
 
 def install_signal_handlers() -> None:
@@ -355,6 +362,25 @@ def _admin_get(port: int, path: str, timeout: float = 2) -> tuple[int, str]:
         return e.code, ""
 
 
+def summarize(line: str) -> str | None:
+    """A one-line summary of an Envoy log line for a terminal, or None to leave it out:
+    rule matches become `time level rule ID: msg (uri)`, audit records are dropped (they
+    stay in the log file), other wasm lines and Envoy errors are kept, cut to 240 chars."""
+    if "wafer-audit:" in line:
+        return None
+    if "wasm log" not in line and "[critical]" not in line and "[error]" not in line:
+        return None
+    line = line.rstrip("\n")
+    rule = re.search(r'\[id "(\d+)"\]', line)
+    if rule and "wafer: interrupted" not in line and "detection-only" not in line:
+        stamp = re.match(r"\[[^\]]*\]\[[^\]]*\]", line)
+        msg = re.search(r'\[msg "((?:[^"\\]|\\.)*)"\]', line)
+        uri = re.search(r'\[uri "((?:[^"\\]|\\.)*)"\]', line)
+        return (f"{stamp.group(0) if stamp else ''} rule {rule.group(1)}: "
+                f"{msg.group(1) if msg else ''} ({uri.group(1) if uri else ''})")
+    return line if len(line) <= 240 else line[:240] + "…"
+
+
 def start_envoy(config: Path, *, backend_port: int, listen_port: int = 0, admin_port: int = 0,
                 wasm: dict[str, Path] | None = None, log_path: Path | None = None,
                 echo_wasm_log: bool = False, timeout: float = 60) -> Envoy:
@@ -379,14 +405,19 @@ def start_envoy(config: Path, *, backend_port: int, listen_port: int = 0, admin_
         p = _spawn(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
         def pump():
-            for line in p.stderr:
-                log_file.write(line)
-                log_file.flush()
-                if "wasm log" in line or "[critical]" in line or "[error]" in line:
-                    print(line, end="", flush=True)
+            try:
+                for line in p.stderr:
+                    log_file.write(line)
+                    log_file.flush()
+                    short = summarize(line)
+                    if short:
+                        print(short, flush=True)
+            except (ValueError, OSError):
+                pass  # stop() closed the pipe or the log
         threading.Thread(target=pump, daemon=True).start()
     else:
         p = _spawn(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log_file)
+    _files[p.pid] = [log_file]
     deadline = time.monotonic() + timeout
     admin = None
     while time.monotonic() < deadline:
