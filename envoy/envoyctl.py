@@ -8,6 +8,12 @@ Used by `make demo` (envoy/demo.sh), by the Envoy tests (tests/envoy/) and by ha
     python3 envoy/envoyctl.py validate [CONFIG...]  # envoy --mode validate on envoy/*.yaml
     python3 envoy/envoyctl.py run CONFIG [--listen-port 8080] [--admin-port 9901]
                                          [--backend-port 8081] [--no-backend]
+                                         [--plugin-config FILE.json] [--json]
+                                         [--parent-pid PID]
+
+`run --json` is for runners in other languages (the CRS `envoy` target): it prints one JSON
+line with the ports, Envoy's pid and log path once ready, and stops everything on SIGTERM,
+SIGINT or when `--parent-pid` is gone. Port 0 picks free ports.
 
 What it guarantees: Envoy and the backend listen on 127.0.0.1 only; every Envoy gets its own
 base id (`--use-dynamic-base-id`), so several can run side by side (tests, a demo, other
@@ -232,6 +238,15 @@ def render_config(text: str, *, listen_port: int = LISTEN_PORT, backend_port: in
     return re.sub(r"filename: (\S+?)(?=\s*[,}\n])", path, text)
 
 
+def with_plugin_config(text: str, plugin_json: str) -> str:
+    """A static config's text with the Wafer filter's plugin configuration (the
+    `configuration: … value: |` block of the one wasm filter) replaced by `plugin_json`."""
+    start = text.index("                  value: |\n")
+    end = text.index("          - name: envoy.filters.http.router")
+    # A YAML double-quoted scalar accepts a JSON string literal as it is.
+    return text[:start] + f"                  value: {json.dumps(plugin_json)}\n" + text[end:]
+
+
 def configs() -> list[Path]:
     """The static Envoy configs shipped in envoy/."""
     return sorted(CONFIG_DIR.glob("*.yaml"))
@@ -317,6 +332,15 @@ def _on_signal(signum, _frame):
 def install_signal_handlers() -> None:
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
+
+
+def _alive(pid: int) -> bool:
+    """Whether `pid` runs and is not a zombie (Linux /proc)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
 
 
 def backend_binary(release: bool = False) -> Path:
@@ -468,6 +492,12 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--no-backend", action="store_true", help="the backend runs elsewhere")
     r.add_argument("--release", action="store_true", help="use target/release/wafer-backend")
     r.add_argument("--banner", type=Path, help="file printed once everything is ready")
+    r.add_argument("--plugin-config", type=Path,
+                   help="JSON file replacing the Wafer filter's configuration in CONFIG")
+    r.add_argument("--parent-pid", type=int,
+                   help="stop everything when this process is gone (for runners)")
+    r.add_argument("--json", action="store_true",
+                   help="print one JSON line (ports, pids, log path) on stdout when ready")
     a = ap.parse_args(argv)
 
     if a.cmd == "venv":
@@ -494,13 +524,27 @@ def main(argv: list[str] | None = None) -> int:
         if not a.no_backend:
             _, backend_port = start_backend(a.backend_port, backend_binary(a.release))
             log(f"wafer-backend on 127.0.0.1:{backend_port}")
-        e = start_envoy(a.config, backend_port=backend_port, listen_port=a.listen_port,
-                        admin_port=a.admin_port, echo_wasm_log=True)
+        config = a.config
+        if a.plugin_config:
+            WORK.mkdir(parents=True, exist_ok=True)
+            config = WORK / f"plugin-{os.getpid()}-{a.config.name}"
+            config.write_text(with_plugin_config(a.config.read_text(),
+                                                 a.plugin_config.read_text()))
+        e = start_envoy(config, backend_port=backend_port, listen_port=a.listen_port,
+                        admin_port=a.admin_port, echo_wasm_log=not a.json)
         log(f"envoy ready: http://127.0.0.1:{e.listen_port} (admin {e.admin_port}); "
             f"log {e.log_path}")
+        if a.json:
+            print(json.dumps({"listen_port": e.listen_port, "admin_port": e.admin_port,
+                              "backend_port": backend_port, "envoy_pid": e.proc.pid,
+                              "log": str(e.log_path)}), flush=True)
         if a.banner:
             print(a.banner.read_text().replace("{PORT}", str(e.listen_port)), flush=True)
         while e.proc.poll() is None:
+            if a.parent_pid and not _alive(a.parent_pid):
+                log(f"parent {a.parent_pid} is gone; stopping")
+                stop_all()
+                return 0
             time.sleep(0.5)
         log(f"envoy exited with {e.proc.returncode}")
         return 1

@@ -64,11 +64,7 @@ def wait_dead(pids: list[int], limit: float = 10) -> bool:
 
 def wafer_config_with(plugin_json: str) -> str:
     """envoy/wafer.yaml with its plugin configuration replaced by `plugin_json`."""
-    text = (ec.CONFIG_DIR / "wafer.yaml").read_text()
-    start = text.index("                  value: |\n")
-    end = text.index("          - name: envoy.filters.http.router")
-    value = json.dumps(plugin_json)  # a YAML double-quoted scalar is a JSON string
-    return text[:start] + f"                  value: {value}\n" + text[end:]
+    return ec.with_plugin_config((ec.CONFIG_DIR / "wafer.yaml").read_text(), plugin_json)
 
 
 class Backend:
@@ -104,6 +100,15 @@ class ConfigTests(unittest.TestCase):
             self.assertEqual(sorted(re.findall(r"port_value: (\d+)", rendered)), ["1", "2", "3"])
             self.assertNotIn("filename: dist/", rendered)
             self.assertNotIn("filename: target/", rendered)
+
+    def test_plugin_config_replacement(self):
+        text = ec.with_plugin_config((ec.CONFIG_DIR / "wafer.yaml").read_text(),
+                                     '{"rules": ["SecRuleEngine Off"]}\n')
+        self.assertIn('value: "{\\"rules\\": [\\"SecRuleEngine Off\\"]}\\n"\n', text)
+        self.assertNotIn("@owasp_crs", text)
+        self.assertIn("envoy.filters.http.router", text)
+        with self.assertRaises(ValueError):
+            ec.with_plugin_config((ec.CONFIG_DIR / "no-filter.yaml").read_text(), "{}")
 
     def test_demo_log_summary(self):
         line = ('[2026-01-01 00:00:00.000][error][wasm] wasm log wafer wafer wafer: wafer: '
@@ -263,6 +268,22 @@ class PlumbingTests(unittest.TestCase, Backend):
             a.stop()
             b.stop()
 
+    def test_run_command_for_runners(self):
+        p = subprocess.Popen(
+            [sys.executable, str(ROOT / "envoy/envoyctl.py"), "run",
+             str(ROOT / "envoy/empty-filter.yaml"), "--listen-port", "0", "--admin-port", "0",
+             "--backend-port", "0", "--json", "--parent-pid", str(os.getpid())],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        try:
+            info = json.loads(p.stdout.readline())
+            self.assertEqual(request(info["listen_port"], "GET", "/")[0], 200)
+            self.assertTrue(Path(info["log"]).exists())
+        finally:
+            p.terminate()
+            self.assertEqual(p.wait(15), 128 + signal.SIGTERM)
+            p.stdout.close()
+        self.assertTrue(wait_dead([info["envoy_pid"]]), "envoy survived envoyctl run")
+
     def test_children_die_with_a_killed_parent(self):
         # A test runner killed with SIGKILL cannot clean up: the kernel (PR_SET_PDEATHSIG)
         # and the backend's --parent-pid watchdog must.
@@ -283,6 +304,7 @@ class PlumbingTests(unittest.TestCase, Backend):
         finally:
             parent.send_signal(signal.SIGKILL)
             parent.wait()
+            parent.stdout.close()
         self.assertTrue(wait_dead(pids), f"children survived: {pids}")
 
 
