@@ -10,6 +10,7 @@ Not here: the CRS regression suite through Envoy (the runner's `envoy` target).
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import os
@@ -360,6 +361,20 @@ class WaferTests(unittest.TestCase, Backend):
         status, _, _ = self.req("POST", "/form.php", b"data=cheap watch",
                                 {**FORM, "Host": "shop.test"})
         self.assertEqual(status, 200)
+
+    def test_response_leak_never_reaches_the_client(self):
+        # CRS 953xxx (PHP source in the response, PL1) blocks in phase 4. Envoy has sent the
+        # response headers by then (a proxy-wasm filter cannot hold them while reading the
+        # body), so the client may see 200 and a cut stream, but never the leaked body.
+        leak = base64.b64encode(b"<?php echo 1; ?>").decode()
+        payload = json.dumps({"encodedBody": leak}).encode()
+        try:
+            status, _, body = self.req("POST", "/reflect", payload,
+                                       {"Content-Type": "application/json", "Host": "shop.test"})
+        except (http.client.IncompleteRead, ConnectionError):
+            return
+        self.assertNotIn(b"<?php", body)
+        self.assertEqual(status, 403)
 
     def test_reflected_response_passes_through(self):
         payload = json.dumps({"status": 201, "headers": {"X-A": "b"}, "body": "fine"}).encode()
