@@ -88,7 +88,7 @@ class ConfigTests(unittest.TestCase):
     def test_configs_use_the_documented_ports_and_paths(self):
         names = {p.name for p in ec.configs()}
         self.assertTrue({"wafer.yaml", "wafer-per-authority.yaml", "wafer-detection-only.yaml",
-                         "empty-filter.yaml", "no-filter.yaml"} <= names, names)
+                         "empty-filter.yaml", "no-filter.yaml", "crs-e2e.yaml"} <= names, names)
         for c in ec.configs():
             text = c.read_text()
             for port in (ec.LISTEN_PORT, ec.BACKEND_PORT, ec.ADMIN_PORT):
@@ -425,6 +425,52 @@ class DetectionAndAuthorityTests(unittest.TestCase, Backend):
             self.assertEqual(status("health.localhost"), 403)      # exact match only
         finally:
             e.stop()
+
+
+
+@unittest.skipUnless(ec.WAFER_WASM.exists(), NEED_WASM)
+class CrsE2eConfigTests(unittest.TestCase, Backend):
+    """envoy/crs-e2e.yaml: what a go-ftw style runner relies on."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.start()
+        cls.envoy = ec.start_envoy(ec.CONFIG_DIR / "crs-e2e.yaml", backend_port=cls.backend_port)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.envoy.stop()
+        cls.stop()
+
+    def ids_for(self, method, path, headers, body=None):
+        mark = len(self.envoy.log_text())
+        status, _, _ = request(self.envoy.listen_port, method, path, body, headers)
+        time.sleep(0.3)
+        log = self.envoy.log_text()[mark:]
+        ids = set(re.findall(r'wafer: ModSecurity: Warning\..*?\[id "(\d+)"\]', log))
+        return status, ids, log
+
+    def test_marker_logs_only_the_marker_rule(self):
+        status, ids, log = self.ids_for("GET", "/status/200",
+                                        {"Host": "localhost", "X-CRS-Test": "m-123"})
+        self.assertEqual(status, 200)
+        self.assertEqual(ids, {"999999"})
+        self.assertIn("X-CRS-Test m-123", log)
+
+    def test_detection_only_at_pl4_logs_and_passes(self):
+        status, ids, _ = self.ids_for("GET", "/?q=%3Cscript%3Ealert(1)%3C/script%3E",
+                                      {"Host": "localhost", "User-Agent": "OWASP CRS test agent",
+                                       "Accept": "*/*"})
+        self.assertEqual(status, 200)
+        self.assertTrue({"941100", "949110"} <= ids, ids)
+
+    def test_envoy_keeps_the_path_as_sent(self):
+        # No normalisation: the traversal reaches the engine as sent (930100/930110 match).
+        status, ids, _ = self.ids_for("GET", "/a/../../etc/passwd",
+                                      {"Host": "localhost", "User-Agent": "OWASP CRS test agent",
+                                       "Accept": "*/*"})
+        self.assertEqual(status, 200)
+        self.assertIn("930110", ids)
 
 
 if __name__ == "__main__":
