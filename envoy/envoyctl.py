@@ -344,7 +344,9 @@ def _alive(pid: int) -> bool:
 
 
 def backend_binary(release: bool = False) -> Path:
-    return ROOT / "target" / ("release" if release else "debug") / "wafer-backend"
+    """Where cargo puts wafer-backend (honours CARGO_TARGET_DIR)."""
+    target = ROOT / os.environ.get("CARGO_TARGET_DIR", "target")
+    return target / ("release" if release else "debug") / "wafer-backend"
 
 
 def start_backend(port: int = 0, binary: Path | None = None) -> tuple[subprocess.Popen, int]:
