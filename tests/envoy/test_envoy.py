@@ -464,6 +464,10 @@ class CrsE2eConfigTests(unittest.TestCase, Backend):
         self.assertEqual(status, 200)
         self.assertTrue({"941100", "949110"} <= ids, ids)
 
+    def test_fragment_is_not_refused(self):
+        status, _, _ = self.ids_for("GET", "/#fragment", {"Host": "localhost"})
+        self.assertEqual(status, 200)
+
     def test_envoy_keeps_the_path_as_sent(self):
         # No normalisation: the traversal reaches the engine as sent (930100/930110 match).
         status, ids, _ = self.ids_for("GET", "/a/../../etc/passwd",
