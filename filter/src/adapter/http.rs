@@ -376,7 +376,11 @@ impl HttpContext for WaferHttp {
         }
         self.request = Stage::Buffering;
         self.seen = 0;
-        ProxyAction::Pause
+        // Continue, not Pause: Envoy's wasm host turns a Pause from the headers hook into
+        // StopAllIterationAndWatermark, after which it never calls this filter's body hook
+        // (FilterManager::handleDataIfStopAll) and the stream hangs. The headers go on; the
+        // body is held (Pause in the body hook) until phase 2 has judged it.
+        ProxyAction::Continue
     }
 
     fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> ProxyAction {
@@ -455,10 +459,12 @@ impl HttpContext for WaferHttp {
             }
             return ProxyAction::Continue;
         }
-        // Hold the headers until phase 4 has seen the body.
+        // Continue for the same reason as on the request side: a Pause here would stop
+        // Envoy from calling the response body hook. The body is held until phase 4; a
+        // phase-4 block then resets the stream, so none of the body reaches the client.
         self.response = Stage::Buffering;
         self.seen = 0;
-        ProxyAction::Pause
+        ProxyAction::Continue
     }
 
     fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> ProxyAction {
