@@ -15,7 +15,7 @@ WASM_OPT_FEATURES := --enable-bulk-memory --enable-sign-ext \
 	--enable-multivalue --enable-reference-types
 MAX_WASM_BYTES := 3145728
 
-.PHONY: all wasm test fmt clippy unit demo clean-dist
+.PHONY: all wasm test fmt clippy unit conformance test-envoy demo clean-dist
 
 all: wasm
 
@@ -33,20 +33,31 @@ wasm:
 	echo "dist/wafer.wasm: $$size bytes (limit $(MAX_WASM_BYTES))"; \
 	if [ $$size -gt $(MAX_WASM_BYTES) ]; then echo "error: dist/wafer.wasm is over 3 MB" >&2; exit 1; fi
 
-test: fmt clippy unit
+# The whole default suite: what .ci/run runs.
+test: fmt clippy unit conformance test-envoy
 
 fmt:
 	$(CARGO) fmt --all -- --check
 
 clippy:
-	$(CARGO) clippy -p wafer --all-targets -- -D warnings
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy -p wafer --target $(WASM_TARGET) --profile wasm -- -D warnings
 
-unit:
-	$(CARGO) test -p wafer --lib
+# Unit and integration tests of every crate (engine, host-test, backend, runner).
+unit: wasm
+	$(CARGO) test --workspace
 
-demo: wasm
-	@echo "demo: not yet wired (Envoy example to come)"
+# ModSecurity's suites and the CRS regression suite against the engine, in-process.
+conformance:
+	$(CARGO) run --release -p wafer-tests --bin conformance -- --suite all --target engine
+
+# Real Envoy (V8) with dist/wafer.wasm: configs, demo flows, Istio manifests.
+test-envoy: wasm
+	tests/envoy/run.sh
+
+# Envoy + Wafer + CRS on 127.0.0.1:8080 in front of the demo backend, until Ctrl-C.
+demo:
+	envoy/demo.sh
 
 clean-dist:
 	rm -rf dist
