@@ -80,7 +80,10 @@ fn main() {
         if std::env::var("ONLY").is_ok_and(|o| !name.starts_with(&o)) {
             continue;
         }
-        let n: usize = std::env::var("ITER").ok().and_then(|v| v.parse().ok()).unwrap_or(2000);
+        let n: usize = std::env::var("ITER")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(2000);
         let m = one(&rs, uri, body);
         let t = Instant::now();
         for _ in 0..n {

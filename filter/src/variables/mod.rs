@@ -249,11 +249,111 @@ impl Var {
 
     /// The variable's canonical name.
     pub fn name(self) -> &'static str {
-        NAMES
-            .iter()
-            .find(|(_, v)| *v == self)
-            .map(|(n, _)| *n)
-            .unwrap_or("UNKNOWN")
+        match self {
+            Var::Args => "ARGS",
+            Var::ArgsGet => "ARGS_GET",
+            Var::ArgsPost => "ARGS_POST",
+            Var::ArgsNames => "ARGS_NAMES",
+            Var::ArgsGetNames => "ARGS_GET_NAMES",
+            Var::ArgsPostNames => "ARGS_POST_NAMES",
+            Var::ArgsCombinedSize => "ARGS_COMBINED_SIZE",
+            Var::AuthType => "AUTH_TYPE",
+            Var::Duration => "DURATION",
+            Var::Env => "ENV",
+            Var::Files => "FILES",
+            Var::FilesCombinedSize => "FILES_COMBINED_SIZE",
+            Var::FilesNames => "FILES_NAMES",
+            Var::FilesSizes => "FILES_SIZES",
+            Var::FilesTmpNames => "FILES_TMPNAMES",
+            Var::FilesTmpContent => "FILES_TMP_CONTENT",
+            Var::FullRequest => "FULL_REQUEST",
+            Var::FullRequestLength => "FULL_REQUEST_LENGTH",
+            Var::Geo => "GEO",
+            Var::HighestSeverity => "HIGHEST_SEVERITY",
+            Var::InboundDataError => "INBOUND_DATA_ERROR",
+            Var::MatchedVar => "MATCHED_VAR",
+            Var::MatchedVars => "MATCHED_VARS",
+            Var::MatchedVarName => "MATCHED_VAR_NAME",
+            Var::MatchedVarsNames => "MATCHED_VARS_NAMES",
+            Var::ModsecBuild => "MODSEC_BUILD",
+            Var::MultipartBoundaryQuoted => "MULTIPART_BOUNDARY_QUOTED",
+            Var::MultipartBoundaryWhitespace => "MULTIPART_BOUNDARY_WHITESPACE",
+            Var::MultipartCrlfLfLines => "MULTIPART_CRLF_LF_LINES",
+            Var::MultipartDataAfter => "MULTIPART_DATA_AFTER",
+            Var::MultipartDataBefore => "MULTIPART_DATA_BEFORE",
+            Var::MultipartFileLimitExceeded => "MULTIPART_FILE_LIMIT_EXCEEDED",
+            Var::MultipartFilename => "MULTIPART_FILENAME",
+            Var::MultipartHeaderFolding => "MULTIPART_HEADER_FOLDING",
+            Var::MultipartInvalidHeaderFolding => "MULTIPART_INVALID_HEADER_FOLDING",
+            Var::MultipartInvalidPart => "MULTIPART_INVALID_PART",
+            Var::MultipartInvalidQuoting => "MULTIPART_INVALID_QUOTING",
+            Var::MultipartLfLine => "MULTIPART_LF_LINE",
+            Var::MultipartMissingSemicolon => "MULTIPART_MISSING_SEMICOLON",
+            Var::MultipartName => "MULTIPART_NAME",
+            Var::MultipartPartHeaders => "MULTIPART_PART_HEADERS",
+            Var::MultipartStrictError => "MULTIPART_STRICT_ERROR",
+            Var::MultipartUnmatchedBoundary => "MULTIPART_UNMATCHED_BOUNDARY",
+            Var::OutboundDataError => "OUTBOUND_DATA_ERROR",
+            Var::PathInfo => "PATH_INFO",
+            Var::QueryString => "QUERY_STRING",
+            Var::RemoteAddr => "REMOTE_ADDR",
+            Var::RemoteHost => "REMOTE_HOST",
+            Var::RemotePort => "REMOTE_PORT",
+            Var::RemoteUser => "REMOTE_USER",
+            Var::ReqbodyError => "REQBODY_ERROR",
+            Var::ReqbodyErrorMsg => "REQBODY_ERROR_MSG",
+            Var::ReqbodyProcessor => "REQBODY_PROCESSOR",
+            Var::ReqbodyProcessorError => "REQBODY_PROCESSOR_ERROR",
+            Var::ReqbodyProcessorErrorMsg => "REQBODY_PROCESSOR_ERROR_MSG",
+            Var::RequestBasename => "REQUEST_BASENAME",
+            Var::RequestBody => "REQUEST_BODY",
+            Var::RequestBodyLength => "REQUEST_BODY_LENGTH",
+            Var::RequestCookies => "REQUEST_COOKIES",
+            Var::RequestCookiesNames => "REQUEST_COOKIES_NAMES",
+            Var::RequestFilename => "REQUEST_FILENAME",
+            Var::RequestHeaders => "REQUEST_HEADERS",
+            Var::RequestHeadersNames => "REQUEST_HEADERS_NAMES",
+            Var::RequestLine => "REQUEST_LINE",
+            Var::RequestMethod => "REQUEST_METHOD",
+            Var::RequestProtocol => "REQUEST_PROTOCOL",
+            Var::RequestUri => "REQUEST_URI",
+            Var::RequestUriRaw => "REQUEST_URI_RAW",
+            Var::Resource => "RESOURCE",
+            Var::ResponseBody => "RESPONSE_BODY",
+            Var::ResponseContentLength => "RESPONSE_CONTENT_LENGTH",
+            Var::ResponseContentType => "RESPONSE_CONTENT_TYPE",
+            Var::ResponseHeaders => "RESPONSE_HEADERS",
+            Var::ResponseHeadersNames => "RESPONSE_HEADERS_NAMES",
+            Var::ResponseProtocol => "RESPONSE_PROTOCOL",
+            Var::ResponseStatus => "RESPONSE_STATUS",
+            Var::Rule => "RULE",
+            Var::ServerAddr => "SERVER_ADDR",
+            Var::ServerName => "SERVER_NAME",
+            Var::ServerPort => "SERVER_PORT",
+            Var::Session => "SESSION",
+            Var::SessionId => "SESSIONID",
+            Var::Status => "STATUS",
+            Var::StatusLine => "STATUS_LINE",
+            Var::Time => "TIME",
+            Var::TimeDay => "TIME_DAY",
+            Var::TimeEpoch => "TIME_EPOCH",
+            Var::TimeHour => "TIME_HOUR",
+            Var::TimeMin => "TIME_MIN",
+            Var::TimeMon => "TIME_MON",
+            Var::TimeSec => "TIME_SEC",
+            Var::TimeWday => "TIME_WDAY",
+            Var::TimeYear => "TIME_YEAR",
+            Var::Tx => "TX",
+            Var::UniqueId => "UNIQUE_ID",
+            Var::UrlencodedError => "URLENCODED_ERROR",
+            Var::User => "USER",
+            Var::UserId => "USERID",
+            Var::WebappId => "WEBAPPID",
+            Var::WebserverErrorLog => "WEBSERVER_ERROR_LOG",
+            Var::Xml => "XML",
+            Var::Global => "GLOBAL",
+            Var::Ip => "IP",
+        }
     }
 
     /// The lower-case name under which a transaction keeps this collection's members
@@ -490,7 +590,9 @@ mod tests {
         .unwrap();
         assert_eq!(t.len(), 6);
         assert!(matches!(&t[5].selector, Selector::XPath(x) if x == "//@*"));
-        assert!(matches!(&t[0].selector, Selector::Key(k, l) if k == "User-Agent" && l == "user-agent"));
+        assert!(
+            matches!(&t[0].selector, Selector::Key(k, l) if k == "User-Agent" && l == "user-agent")
+        );
         assert!(t[1].exclude);
         assert!(t[2].count);
         assert!(t[3].selector.selects(b"ID_3"));
