@@ -42,7 +42,7 @@ SecArgumentsLimit 32
 SecUploadFileLimit 3
 SecAuditEngine RelevantOnly
 SecAuditLogParts ABCEFHIJKZ
-SecAuditLogRelevantStatus "^(?:5|4(?!04))"
+SecAuditLogRelevantStatus "^(?:5|4[0-35-9])"
 SecDefaultAction "phase:1,log,auditlog,pass"
 SecDefaultAction "phase:2,log,auditlog,deny,status:403"
 SecRule REQUEST_HEADERS:Content-Type "@rx (?i)^application/json" "id:100,phase:1,pass,nolog,t:none,ctl:requestBodyProcessor=JSON"
