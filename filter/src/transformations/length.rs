@@ -1,6 +1,28 @@
 //! `length`: replaces the value with its length in bytes, in decimal.
 
 /// `t:length`.
+///
+/// A one-digit value equal to its own length (`"1"`) is left unchanged (`None`), keeping
+/// the module's contract that `Some` means the bytes changed (found by the
+/// `transformations` fuzz target).
 pub(super) fn length(input: &[u8]) -> Option<Vec<u8>> {
-    Some(input.len().to_string().into_bytes())
+    super::if_changed(input, input.len().to_string().into_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::length;
+
+    #[test]
+    fn replaces_the_value_with_its_length() {
+        assert_eq!(length(b""), Some(b"0".to_vec()));
+        assert_eq!(length(b"abc"), Some(b"3".to_vec()));
+        assert_eq!(length(b"0123456789"), Some(b"10".to_vec()));
+    }
+
+    #[test]
+    fn a_value_equal_to_its_length_is_unchanged() {
+        assert_eq!(length(b"1"), None);
+        assert_eq!(length(b"2"), Some(b"1".to_vec()));
+    }
 }
