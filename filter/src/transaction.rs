@@ -262,7 +262,10 @@ enum RuleSel {
 }
 
 fn lower(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).to_ascii_lowercase()
+    match std::str::from_utf8(b) {
+        Ok(s) => s.to_ascii_lowercase(),
+        Err(_) => String::from_utf8_lossy(b).to_ascii_lowercase(),
+    }
 }
 
 fn percent_decode(input: &[u8]) -> Vec<u8> {
@@ -1047,11 +1050,12 @@ impl Transaction {
         for (name, v, captures) in hits {
             if a.capture && !op.negated {
                 let tx = self.coll_mut("tx");
-                for i in 0..10 {
-                    tx.remove(&i.to_string());
+                const DIGITS: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
+                for d in DIGITS {
+                    tx.remove(d);
                 }
-                for (i, c) in captures.into_iter().take(10).enumerate() {
-                    tx.insert(i.to_string(), c);
+                for (d, c) in DIGITS.iter().zip(captures) {
+                    tx.insert((*d).to_string(), c);
                 }
             }
             self.matched_var = (name.clone(), v.clone());
@@ -1494,8 +1498,15 @@ impl Transaction {
         for act in &r.actions.run {
             match act {
                 RunAction::SetVar(sv) => {
-                    let key = lower(&self.expand(&sv.key, Some(r)));
-                    let value = self.expand(&sv.value, Some(r));
+                    let key = match &sv.key_lit {
+                        Some(k) => k.clone(),
+                        None => lower(&self.expand(&sv.key, Some(r))),
+                    };
+                    let value = if sv.value.has_macros() {
+                        self.expand(&sv.value, Some(r))
+                    } else {
+                        sv.value.literal().into_bytes()
+                    };
                     let coll = self.coll_mut(&sv.collection);
                     match sv.op {
                         SetOp::Set => {

@@ -60,6 +60,8 @@ pub struct SetVar {
     pub collection: String,
     /// Key template (may contain macros); expanded keys are lower-cased.
     pub key: Template,
+    /// The key, lower-cased, when it has no macros (the common case).
+    pub key_lit: Option<String>,
     /// Operation.
     pub op: SetOp,
     /// Value template.
@@ -382,9 +384,11 @@ pub fn parse_setvar(v: &str) -> Result<SetVar, String> {
     let (coll, key) = name
         .split_once('.')
         .ok_or_else(|| format!("setvar `{v}` needs collection.name"))?;
+    let key = Template::parse(key.trim());
     Ok(SetVar {
         collection: coll.trim().to_ascii_lowercase(),
-        key: Template::parse(key.trim()),
+        key_lit: (!key.has_macros()).then(|| key.literal().to_ascii_lowercase()),
+        key,
         op,
         value: Template::parse(value),
     })
