@@ -1354,9 +1354,15 @@ impl Transaction {
                 v
             }
             Var::QueryString => self.query.clone(),
+            // REQUEST_BODY holds the raw body unless a structured processor (XML,
+            // MULTIPART) took it over; `ctl:forceRequestBodyVariable` forces it (as Coraza
+            // does; CRS's tests expect JSON bodies in REQUEST_BODY and XML ones not).
             Var::RequestBody => {
-                let urlenc = self.reqbody_processor.as_deref() == Some("URLENCODED");
-                if !(urlenc || self.force_body_var || self.reqbody_processor.is_none()) {
+                let structured = matches!(
+                    self.reqbody_processor.as_deref(),
+                    Some("XML") | Some("MULTIPART")
+                );
+                if structured && !self.force_body_var {
                     return None;
                 }
                 self.body.clone()

@@ -192,7 +192,11 @@ struct Part {
 
 impl Part {
     fn header(&self, name: &[u8]) -> Option<&Vec<u8>> {
-        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+        // libmodsecurity keeps part headers in a case-insensitive map.
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
     }
 }
 

@@ -93,8 +93,8 @@ impl Operator for ValidateUrlEncoding {
 ///
 /// Mirrors libmodsecurity's `detect_utf8_character`: a bad lead or continuation byte, a
 /// truncated sequence, an overlong form, or a surrogate (U+D800–U+DFFF) is invalid. Like
-/// libmodsecurity, four-byte sequences led by `F0`–`F7` are accepted up to U+1FFFFF (which
-/// `std::str::from_utf8` would reject beyond U+10FFFF), hence our own small decoder.
+/// libmodsecurity, four-byte sequences are decoded by their bit pattern; code points above
+/// U+10FFFF are invalid.
 #[derive(Debug)]
 pub struct ValidateUtf8Encoding;
 
@@ -121,7 +121,9 @@ fn utf8_char_len(s: &[u8]) -> Option<usize> {
         3 => 0x800,
         _ => 0x10000,
     };
-    if (0xD800..=0xDFFF).contains(&d) || d < min {
+    // Beyond U+10FFFF is invalid too (RFC 3629); CRS's regression test 920250-3 expects
+    // `%F5%80%BF%BF` to be flagged, on libmodsecurity as on Coraza.
+    if (0xD800..=0xDFFF).contains(&d) || d < min || d > 0x10FFFF {
         return None;
     }
     Some(len)
@@ -165,6 +167,8 @@ mod tests {
         assert!(v.matches(b"\xc0\xaf", &mut out)); // overlong '/'
         assert!(v.matches(b"\xed\xa0\x80", &mut out)); // surrogate
         assert!(v.matches(b"\xe2\x82", &mut out)); // truncated
-        assert!(!v.matches(b"\xf4\x90\x80\x80", &mut out)); // > U+10FFFF, accepted like ModSecurity
+        assert!(v.matches(b"\xf4\x90\x80\x80", &mut out)); // > U+10FFFF
+        assert!(v.matches(b"\xf5\x80\xbf\xbf", &mut out));
+        assert!(!v.matches(b"\xf4\x8f\xbf\xbf", &mut out)); // U+10FFFF itself
     }
 }
