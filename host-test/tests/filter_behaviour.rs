@@ -23,6 +23,7 @@ const RULES: &[&str] = &[
     "SecRule RESPONSE_BODY \"@contains secret-data\" \"id:1006,phase:4,deny,log,msg:'secret in body'\"",
     "SecRule ARGS_GET:go \"@streq away\" \"id:1007,phase:1,redirect:https://example.org/blocked,log,msg:'redirect'\"",
     "SecRule ARGS_GET:drop \"@streq 1\" \"id:1008,phase:1,drop,log,msg:'drop'\"",
+    "SecRule &REQUEST_HEADERS:Host \"!@eq 1\" \"id:1009,phase:1,deny,status:400,log,msg:'not one Host'\"",
 ];
 
 fn form(path: &str, body: &str) -> Request {
@@ -82,6 +83,22 @@ fn benign_traffic_passes_in_both() {
             &vm.http(&text("/t", "just text").split_body_at(&[3]), &ok()),
             b"just text",
         );
+    }
+}
+
+#[test]
+fn the_engine_sees_exactly_the_clients_host_header() {
+    // Envoy turns Host into :authority (the filter gives it back as Host); nginx keeps the
+    // client's `Host` with its case and adds its own :authority (server_name:port).
+    for p in BOTH {
+        let plugin = plugin();
+        let mut vm = start(&plugin, p, &one_set(RULES));
+        let req = Request {
+            headers: vec![("Host".into(), "shop.example.com".into())],
+            ..Request::get("/")
+        };
+        let out = vm.http(&req, &ok());
+        assert_passed(&out, b"");
     }
 }
 

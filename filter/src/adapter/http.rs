@@ -252,10 +252,11 @@ impl WaferHttp {
     fn start_transaction(&mut self) -> Option<()> {
         let config = Rc::clone(self.config.as_ref()?);
         let headers = self.request_header_map();
+        // Nginx keeps the client's header case (`Host`, `X-Request-Id`); Envoy lower-cases.
         let get = |name: &str| {
             headers
                 .iter()
-                .find(|(k, _)| k == name)
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
                 .map(|(_, v)| v.as_slice())
         };
         let authority = get(":authority")
