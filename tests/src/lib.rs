@@ -7,8 +7,9 @@
 //! - [`regression`]: libmodsecurity's regression cases (rules + one transaction each);
 //! - [`crs`]: CRS's go-ftw YAML tests against the full CRS.
 //!
-//! Not here: the engine itself, and any HTTP server. Targets other than the in-process engine
-//! (`wasm`, `envoy`) plug in behind [`crs::Backend`] later.
+//! Targets plug in behind [`crs::Backend`]: the in-process engine ([`crs::EngineBackend`])
+//! and the real `.wasm` under the proxy-wasm host ([`target_wasm`]; `wasm`, `wasm-nginx`).
+//! Not here: the engine itself, and any HTTP server.
 
 pub mod crs;
 pub mod engine;
@@ -18,3 +19,4 @@ pub mod regression;
 pub mod report;
 pub mod secrules;
 pub mod skips;
+pub mod target_wasm;

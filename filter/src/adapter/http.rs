@@ -19,6 +19,18 @@
 //! While buffering, Envoy hands the whole buffered body on every callback (`body_size` is
 //! the total so far), so only the bytes past what was already given to the engine are read.
 //!
+//! Nginx (Kong's ngx_wasm_module, `ngx_http_proxy_wasm.c`) differs in ways this context
+//! detects rather than configures: it calls both headers hooks with `end_of_stream` set even
+//! when a body follows, reads the whole request body before calling `on_request_body` once
+//! (so Continue from the request headers is safe and Pause would stall), hands each response
+//! body chunk on its own, ignores Pause in response hooks, and puts no `:status` in the
+//! response headers (the status is the `response.code` property). So: request headers that
+//! claim the end of the stream while declaring a body (`content-length` > 0 or
+//! `transfer-encoding`) mean "the body comes later, whatever we return"; response headers
+//! without `:status` mean the same for the response, and that body chunks are not
+//! cumulative. Under Nginx a phase-4 block therefore comes after the headers went out: the
+//! host cuts the stream instead of sending a 403 (see the host-test personality notes).
+//!
 //! An interruption: `Deny` → local response (status and body from the engine and
 //! `block_response`); `Redirect` → 302 with `Location`; `Drop` → the stream is closed
 //! (`proxy_close_stream`). In phase 5 nothing can change any more; it is only logged. After
@@ -40,6 +52,7 @@ use proxy_wasm::types::{Action as ProxyAction, BufferType, LogLevel, MapType};
 use super::metrics::Metrics;
 use super::output::{level_for_severity, log, with_request_id, AUDIT_PREFIX};
 use crate::plugin_config::CompiledConfig;
+use crate::rules::LimitAction;
 use crate::transaction::{Action, Connection, Intervention, Transaction};
 
 /// Generates request ids when a request carries no `x-request-id`: 128 bits from a
@@ -101,6 +114,10 @@ pub(crate) struct WaferHttp {
     response: Stage,
     /// Bytes of the buffered body already given to the engine.
     seen: usize,
+    /// The host hands each body chunk on its own instead of the buffer so far (Nginx).
+    chunks_alone: bool,
+    /// Request body bytes given to the engine.
+    request_bytes: u64,
     /// The filter answered, dropped or redirected: its own reply passes untouched.
     interrupted: bool,
     /// Matches already logged (`Transaction::matches` is cumulative).
@@ -126,6 +143,8 @@ impl WaferHttp {
             request: Stage::Start,
             response: Stage::Start,
             seen: 0,
+            chunks_alone: false,
+            request_bytes: 0,
             interrupted: false,
             logged_matches: 0,
             logged_would: false,
@@ -233,10 +252,11 @@ impl WaferHttp {
     fn start_transaction(&mut self) -> Option<()> {
         let config = Rc::clone(self.config.as_ref()?);
         let headers = self.request_header_map();
+        // Nginx keeps the client's header case (`Host`, `X-Request-Id`); Envoy lower-cases.
         let get = |name: &str| {
             headers
                 .iter()
-                .find(|(k, _)| k == name)
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
                 .map(|(_, v)| v.as_slice())
         };
         let authority = get(":authority")
@@ -276,8 +296,28 @@ impl WaferHttp {
     fn finish_request(&mut self) -> bool {
         self.request = Stage::Done;
         self.seen = 0;
+        self.log_partial_request_body();
         let iv = self.tx.as_mut().and_then(Transaction::process_request_body);
         self.after_phase(iv)
+    }
+
+    /// `SecRequestBodyLimitAction ProcessPartial` let a body over the limit through with only
+    /// its first part inspected: say so (ModSecurity logs it in its debug log only).
+    fn log_partial_request_body(&self) {
+        let Some(tx) = &self.tx else { return };
+        let s = &tx.rules().settings;
+        if s.request_body_limit_action == LimitAction::ProcessPartial
+            && self.request_bytes > s.request_body_limit
+        {
+            log(
+                LogLevel::Info,
+                &format!(
+                    "wafer: request body of {} bytes is over SecRequestBodyLimit ({}); only \
+                     its first part was inspected (ProcessPartial) [unique_id \"{}\"]",
+                    self.request_bytes, s.request_body_limit, self.request_id
+                ),
+            );
+        }
     }
 
     /// Runs phase 4 (once). Returns true if the stream was interrupted.
@@ -294,14 +334,31 @@ impl WaferHttp {
     /// Feeds the not yet seen part of the buffered body to the engine. Returns true if the
     /// stream was interrupted (body over the limit with `Reject`).
     fn feed(&mut self, buffer: BufferType, body_size: usize) -> bool {
-        if body_size <= self.seen {
+        let from = if self.chunks_alone { 0 } else { self.seen };
+        if body_size <= from {
             return false;
         }
-        let chunk = hostcalls::get_buffer(buffer, self.seen, body_size - self.seen)
+        let chunk = hostcalls::get_buffer(buffer, from, body_size - from)
             .ok()
             .flatten()
             .unwrap_or_default();
+        if chunk.is_empty() {
+            // ngx_wasm_module cannot read a request body nginx spilled to a temporary file
+            // (larger than `client_body_buffer_size`).
+            log(
+                LogLevel::Warn,
+                &format!(
+                    "wafer: the host announced {} body bytes but returned none; they are not \
+                     inspected (nginx: raise client_body_buffer_size) [unique_id \"{}\"]",
+                    body_size - from,
+                    self.request_id
+                ),
+            );
+        }
         self.seen = body_size;
+        if buffer == BufferType::HttpRequestBody {
+            self.request_bytes = self.request_bytes.saturating_add(chunk.len() as u64);
+        }
         let Some(tx) = self.tx.as_mut() else {
             return false;
         };
@@ -336,6 +393,29 @@ fn address_property(which: &str) -> Option<(String, u16)> {
     Some((ip.to_string(), port.parse().ok()?))
 }
 
+/// Whether request headers announce a body: `content-length` above 0 or any
+/// `transfer-encoding` (RFC 9112 §6.3).
+fn declares_body(headers: &[(String, Vec<u8>)]) -> bool {
+    headers.iter().any(|(k, v)| {
+        (k.eq_ignore_ascii_case("content-length")
+            && std::str::from_utf8(v)
+                .ok()
+                .and_then(|n| n.trim().parse::<u64>().ok())
+                .is_some_and(|n| n > 0))
+            || k.eq_ignore_ascii_case("transfer-encoding")
+    })
+}
+
+/// The `response.code` property: Envoy encodes it as an 8-byte little-endian integer,
+/// ngx_wasm_module as decimal text.
+fn response_code_property() -> Option<u16> {
+    let raw = hostcalls::get_property(vec!["response", "code"]).ok()??;
+    if let Ok(le) = <[u8; 8]>::try_from(raw.as_slice()) {
+        return u16::try_from(u64::from_le_bytes(le)).ok();
+    }
+    std::str::from_utf8(&raw).ok()?.trim().parse().ok()
+}
+
 /// `request.protocol` (`HTTP/1.1`, `HTTP/2`, …), `HTTP/1.1` when the host has none.
 fn protocol() -> String {
     hostcalls::get_property(vec!["request", "protocol"])
@@ -367,6 +447,15 @@ impl HttpContext for WaferHttp {
             .tx
             .as_ref()
             .is_some_and(Transaction::request_body_wanted);
+        // Nginx: end_of_stream is always set; a declared body still comes, read whole
+        // before the upstream sees anything, and Pause here would stall the request.
+        let body_follows = end_of_stream && declares_body(&self.request_header_map());
+        if wanted && body_follows {
+            self.request = Stage::Buffering;
+            self.seen = 0;
+            self.chunks_alone = true;
+            return ProxyAction::Continue;
+        }
         if end_of_stream || !wanted {
             // Judge the request before the upstream sees any of it.
             if self.finish_request() {
@@ -434,11 +523,13 @@ impl HttpContext for WaferHttp {
         let Some(tx) = self.tx.as_mut() else {
             return ProxyAction::Continue;
         };
-        let status = headers
+        let pseudo_status = headers
             .iter()
             .find(|(k, _)| k == ":status")
-            .and_then(|(_, v)| std::str::from_utf8(v).ok()?.parse::<u16>().ok())
-            .unwrap_or(0);
+            .and_then(|(_, v)| std::str::from_utf8(v).ok()?.parse::<u16>().ok());
+        // Nginx has no `:status`; its end_of_stream here says nothing about a body.
+        let nginx_like = pseudo_status.is_none();
+        let status = pseudo_status.or_else(response_code_property).unwrap_or(0);
         tx.set_response_status(status, &protocol);
         for (name, value) in &headers {
             if !name.starts_with(':') {
@@ -453,6 +544,14 @@ impl HttpContext for WaferHttp {
             .tx
             .as_ref()
             .is_some_and(Transaction::response_body_wanted);
+        if wanted && nginx_like {
+            // Body chunks follow one by one (an empty body as one empty chunk); Pause would
+            // be ignored, so phase 4 runs at the last chunk after the headers went out.
+            self.response = Stage::Buffering;
+            self.seen = 0;
+            self.chunks_alone = true;
+            return ProxyAction::Continue;
+        }
         if end_of_stream || !wanted {
             if self.finish_response() {
                 return ProxyAction::Pause;
@@ -482,6 +581,10 @@ impl HttpContext for WaferHttp {
             if self.finish_response() {
                 return ProxyAction::Pause;
             }
+            return ProxyAction::Continue;
+        }
+        if self.chunks_alone {
+            // Nginx forwards each chunk anyway (and logs a Pause as an error).
             return ProxyAction::Continue;
         }
         ProxyAction::Pause

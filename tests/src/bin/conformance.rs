@@ -6,12 +6,16 @@
 //! conformance [--suite secrules|modsec-regression|crs|all] [--target engine]
 //!             [--filter SUBSTRING] [--verbose] [--list-skips]
 //! ```
+//!
+//! Targets: `engine` (in-process, every suite); `wasm` and `wasm-nginx` (`dist/wafer.wasm`
+//! under the proxy-wasm host as Envoy or Nginx; suite `crs` only, see
+//! `wafer_tests::target_wasm`).
 
 use std::process::ExitCode;
 
 use wafer_tests::report::SuiteReport;
 use wafer_tests::skips::SkipList;
-use wafer_tests::{crs, paths, regression, secrules};
+use wafer_tests::{crs, paths, regression, secrules, target_wasm};
 
 struct Args {
     suites: Vec<String>,
@@ -23,7 +27,7 @@ struct Args {
 
 const SUITES: &[&str] = &["secrules", "modsec-regression", "crs"];
 const USAGE: &str =
-    "usage: conformance [--suite secrules|modsec-regression|crs|all] [--target engine] \
+    "usage: conformance [--suite secrules|modsec-regression|crs|all] [--target engine|wasm|wasm-nginx] \
 [--filter SUBSTRING] [--verbose] [--list-skips]";
 
 fn parse_args() -> Result<Args, String> {
@@ -72,13 +76,30 @@ fn parse_args() -> Result<Args, String> {
 }
 
 fn run_suite(suite: &str, args: &Args) -> Result<SuiteReport, String> {
+    let filter = args.filter.as_deref();
+    if let Some(personality) = target_wasm::personality(&args.target) {
+        if suite != "crs" {
+            return Err(format!(
+                "target {:?} runs suite crs only (this suite calls the engine directly)",
+                args.target
+            ));
+        }
+        let dir = paths::crs_dir();
+        let wasm = target_wasm::wasm_path();
+        let (mut backend, notes) =
+            target_wasm::WasmBackend::new(&wasm, &dir, &args.target, personality)?;
+        let mut report = crs::run(&dir, &mut backend, filter, args.verbose)?;
+        report.notes = notes;
+        let skips = SkipList::load(&paths::skips_dir().join("crs.txt"))?;
+        skips.apply(&mut report, filter.is_none());
+        return Ok(report);
+    }
     if args.target != "engine" {
         return Err(format!(
-            "target {:?} is not available yet (only `engine`)",
+            "unknown target {:?} (engine, wasm, wasm-nginx)",
             args.target
         ));
     }
-    let filter = args.filter.as_deref();
     let ms = paths::modsecurity_tests_dir();
     let mut report = match suite {
         "secrules" => {
