@@ -40,6 +40,22 @@ pub fn parse(body: &[u8], max_depth: usize) -> Result<Vec<Pair>, String> {
 /// libmodsecurity does (it adds each argument from inside the yajl callbacks, so a body
 /// that fails half-way still populates `ARGS` up to the failure).
 pub fn parse_partial(body: &[u8], max_depth: usize) -> (Vec<Pair>, Option<String>) {
+    parse_limited(body, max_depth, usize::MAX)
+}
+
+/// Like [`parse_partial`], but stops reading once more than `max_args` arguments were
+/// produced (it returns `max_args + 1` of them, so the caller sees the limit was passed,
+/// and no error of its own).
+///
+/// This is `SecArgumentsLimit` applied while parsing, as libmodsecurity 3.0.7+ does (its
+/// `JSON::addArgument` cancels yajl once the limit is reached). Applying the limit only
+/// afterwards is a memory amplification: every argument name repeats the whole container
+/// path, so 121 KB of `[`×500 then `1,`×60 000 make 60 000 names of ~4 KB, 240 MB in all.
+pub fn parse_limited(
+    body: &[u8],
+    max_depth: usize,
+    max_args: usize,
+) -> (Vec<Pair>, Option<String>) {
     if body.is_empty() {
         return (Vec::new(), None);
     }
@@ -49,6 +65,7 @@ pub fn parse_partial(body: &[u8], max_depth: usize) -> (Vec<Pair>, Option<String
         containers: Vec::new(),
         current_key: Vec::new(),
         args: Vec::new(),
+        max_args,
     };
     let error = p.run(max_depth).err();
     (p.args, error)
@@ -82,6 +99,8 @@ struct Parser<'a> {
     containers: Vec<Container>,
     current_key: Vec<u8>,
     args: Vec<Pair>,
+    /// Stop once `args` holds more than this (see [`parse_limited`]).
+    max_args: usize,
 }
 
 const PREMATURE_EOF: &str = "parse error: premature EOF";
@@ -100,6 +119,9 @@ impl Parser<'_> {
     fn run(&mut self, max_depth: usize) -> Result<(), String> {
         let mut state = Expect::Value;
         loop {
+            if self.args.len() > self.max_args {
+                return Ok(());
+            }
             self.skip_ws();
             match state {
                 Expect::Value | Expect::ArrayFirst => {
@@ -456,6 +478,20 @@ fn utf32_to_utf8(cp: u32, out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn argument_limit_stops_parsing_early() {
+        let mut body = "[".repeat(500);
+        body.push_str(&"1,".repeat(60_000));
+        body.push('1');
+        body.push_str(&"]".repeat(500));
+        let (args, err) = parse_limited(body.as_bytes(), 512, 1000);
+        assert_eq!((args.len(), err), (1001, None));
+        let (args, _) = parse_limited(br#"{"a":1,"b":2}"#, 512, 2);
+        assert_eq!(args.len(), 2);
+        let (args, _) = parse_limited(br#"{"a":1,"b":2,"c":3}"#, 512, 1);
+        assert_eq!(args.len(), 2, "one past the limit, then stop");
+    }
 
     const DEPTH: usize = 10_000;
 

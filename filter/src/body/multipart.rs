@@ -17,8 +17,11 @@
 //! - a form-data value loses the line break at the end of each of its lines (v3 assigns
 //!   the reserved CRLF and then overwrites it: regression test
 //!   `request-body-parser-multipart-crlf.json` expects `22.12.22.3`); file sizes keep them;
-//! - a duplicate part header is silently ignored; a part without a name is dropped and
-//!   sets `MULTIPART_INVALID_PART`.
+//! - a part without a name is dropped and sets `MULTIPART_INVALID_PART`.
+//!
+//! One deliberate difference from v3: a duplicate part header (two `Content-Disposition`
+//! lines in one part) is an error, as in ModSecurity v2, where v3 silently ignores the
+//! second line and so parses a different part than a backend that takes the last one.
 //!
 //! Not here: temporary files (Wafer never writes uploads to disk), and the
 //! `Multipart parsing error: ` prefix of `REQBODY_ERROR_MSG` (the transaction adds it).
@@ -651,7 +654,13 @@ impl Parser {
             .count();
         let value = chomp(&rest[ws..]).to_vec();
         if mpp.header(name).is_some() {
-            // "Duplicate part header": v3 returns without a message; the line is ignored.
+            // A repeated part header (two Content-Disposition lines) is a parsing
+            // differential: v3 drops the second line without a message (its `false` is
+            // compared with `< 0`), while a backend that takes the last one sees another
+            // part, e.g. a file upload. ModSecurity v2 (`msc_multipart.c`) rejects it with
+            // this message, and so do we: the body becomes a REQBODY_ERROR.
+            let msg = format!("Multipart: Duplicate part header: {}.", lossy(name));
+            self.set_error(msg);
             return;
         }
         mpp.last_header_name = name.to_vec();
@@ -1105,6 +1114,29 @@ mod tests {
     }
 
     // Cases 7, 8, 9, 10: header errors.
+    #[test]
+    fn duplicate_part_header_is_an_error() {
+        // ModSecurity v2 `msc_multipart.c`: "Multipart: Duplicate part header: %s.".
+        let m = mp(
+            "multipart/form-data; boundary=b",
+            &[
+                "--b\r",
+                "Content-Disposition: form-data; name=\"post\"\r",
+                "Content-Disposition: form-data; name=\"f\"; filename=\"x.php\"\r",
+                "\r",
+                "<?php\r",
+                "--b--\r",
+            ],
+        );
+        assert_eq!(
+            err(&m),
+            "Multipart: Duplicate part header: Content-Disposition."
+        );
+        assert!(m.strict_error());
+        // The first header still names the part, as in v2 and v3.
+        assert_eq!(arg(&m, "post").as_deref(), Some("<?php"));
+    }
+
     #[test]
     fn modsec_part_header_errors() {
         let m = mp(
