@@ -8,11 +8,11 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use crate::actions::{AllowScope, Ctl, Disruptive, RunAction, SetOp};
+use crate::actions::{AllowScope, Ctl, Disruptive, RunAction, SanitiseKind, SetOp};
 use crate::audit;
 use crate::body::{self, multipart::Multipart, xml::XmlDoc, Pair};
 use crate::macros::{MacroRef, Template};
@@ -248,6 +248,7 @@ pub struct Transaction {
     allow: Option<AllowScope>,
     phases_done: u8,
     sanitise: Vec<String>,
+    sanitise_seen: FxHashSet<String>,
     op_out: OpOutput,
     tcache: TransformCache,
     stats: Stats,
@@ -359,6 +360,7 @@ impl Transaction {
             allow: None,
             phases_done: 0,
             sanitise: Vec::new(),
+            sanitise_seen: FxHashSet::default(),
             op_out: OpOutput::default(),
             tcache: TransformCache::default(),
             stats: Stats::default(),
@@ -567,7 +569,13 @@ impl Transaction {
             }
             Some("JSON") => {
                 // libmodsecurity keeps the arguments read before a JSON error.
-                let (args, err) = body::json::parse_partial(&body, s.json_depth_limit);
+                // Stop parsing one argument past SecArgumentsLimit: every JSON name repeats
+                // its container path, so an unbounded parse can expand a small body into
+                // hundreds of megabytes (libmodsecurity 3.0.7+ cancels at the limit too).
+                let room = s
+                    .arguments_limit
+                    .saturating_sub(self.args_get.len() + self.args_post.len());
+                let (args, err) = body::json::parse_limited(&body, s.json_depth_limit, room);
                 if let Some(e) = err {
                     self.reqbody_error = Some(format!("JSON parsing error: {e}"));
                 }
@@ -1542,7 +1550,21 @@ impl Transaction {
                         .insert(key, value);
                 }
                 RunAction::Ctl(c) => self.ctl(c),
-                RunAction::Sanitise(_, name) => self.sanitise.push(name.clone()),
+                RunAction::Sanitise(kind, name) => {
+                    // sanitiseMatched / sanitiseMatchedBytes name the variable that matched.
+                    let name = match kind {
+                        SanitiseKind::Matched | SanitiseKind::MatchedBytes => {
+                            let n = &self.matched_var.0;
+                            n.split_once(':').map_or(n.as_str(), |(_, k)| k).to_string()
+                        }
+                        _ => name.clone(),
+                    };
+                    // Each name once: a rule matching many arguments must not grow the
+                    // list per match (CVE-2025-47947).
+                    if self.sanitise_seen.insert(name.clone()) {
+                        self.sanitise.push(name);
+                    }
+                }
             }
         }
     }
@@ -1623,6 +1645,7 @@ impl Transaction {
             resp_headers: &self.resp_headers,
             resp_body: &self.resp_body,
             matches: &self.matches,
+            args: [&self.args_get, &self.args_post],
             parts: &self.audit_parts,
             sanitise: &self.sanitise,
             intervention: self.intervention.as_ref(),

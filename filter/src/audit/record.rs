@@ -25,6 +25,8 @@ pub struct View<'a> {
     pub(crate) resp_headers: &'a [Pair],
     pub(crate) resp_body: &'a [u8],
     pub(crate) matches: &'a [RuleMatch],
+    /// ARGS_GET and ARGS_POST, to find the values that sanitise actions name.
+    pub(crate) args: [&'a [Pair]; 2],
     pub(crate) parts: &'a str,
     pub(crate) sanitise: &'a [String],
     pub(crate) intervention: Option<&'a Intervention>,
@@ -47,9 +49,56 @@ fn headers(h: &[Pair], sanitise: &[String]) -> Value {
     Value::Object(m)
 }
 
+/// Masks, with `*` of the same length, every occurrence of the values of the arguments
+/// that `sanitiseArg` / `sanitiseMatched` named (reference manual: "each byte of the named
+/// parameter(s) is replaced with an asterisk"), wherever they appear in the record: the
+/// request line, the body and the messages. One Aho-Corasick pass per text, however many
+/// names (CVE-2025-47947 was a quadratic masking loop).
+struct Masker {
+    ac: Option<aho_corasick::AhoCorasick>,
+}
+
+impl Masker {
+    fn new(v: &View<'_>) -> Masker {
+        if v.sanitise.is_empty() {
+            return Masker { ac: None };
+        }
+        let names: std::collections::HashSet<String> =
+            v.sanitise.iter().map(|n| n.to_ascii_lowercase()).collect();
+        let mut values: Vec<&[u8]> = v
+            .args
+            .iter()
+            .flat_map(|list| list.iter())
+            .filter(|(k, val)| {
+                !val.is_empty() && names.contains(&String::from_utf8_lossy(k).to_ascii_lowercase())
+            })
+            .map(|(_, val)| val.as_slice())
+            .collect();
+        values.sort_unstable();
+        values.dedup();
+        let ac = aho_corasick::AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+            .build(&values)
+            .ok();
+        Masker { ac }
+    }
+
+    fn mask(&self, input: &[u8]) -> String {
+        let Some(ac) = &self.ac else {
+            return text(input);
+        };
+        let mut out = input.to_vec();
+        for m in ac.find_iter(input) {
+            out[m.start()..m.end()].fill(b'*');
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+}
+
 /// Builds the JSON audit record of a finished transaction.
 pub fn json(tx: &Transaction) -> String {
     let v = tx.audit_view();
+    let masker = Masker::new(&v);
     let has = |p: char| v.parts.contains(p);
     let since = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -60,12 +109,12 @@ pub fn json(tx: &Transaction) -> String {
         "http_version".into(),
         json!(v.protocol.trim_start_matches("HTTP/")),
     );
-    request.insert("uri".into(), json!(text(v.uri)));
+    request.insert("uri".into(), json!(masker.mask(v.uri)));
     if has('B') {
         request.insert("headers".into(), headers(v.headers, v.sanitise));
     }
     if has('C') || has('I') {
-        request.insert("body".into(), json!(text(v.body)));
+        request.insert("body".into(), json!(masker.mask(v.body)));
     }
     let mut response = Map::new();
     response.insert("http_code".into(), json!(v.status));
@@ -81,12 +130,12 @@ pub fn json(tx: &Transaction) -> String {
             .filter(|m| m.auditlog || m.log)
             .map(|m| {
                 json!({
-                    "message": m.msg,
+                    "message": masker.mask(m.msg.as_bytes()),
                     "details": {
                         "match": format!("Matched variable {}", m.matched_var.0),
                         "reference": "",
                         "ruleId": m.id.to_string(),
-                        "data": m.data,
+                        "data": masker.mask(m.data.as_bytes()),
                         "severity": m.severity.map(|s| s.to_string()).unwrap_or_default(),
                         "tags": m.tags,
                     }
