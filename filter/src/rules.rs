@@ -546,7 +546,6 @@ impl Compiler<'_> {
         };
         if in_chain {
             for (what, bad) in [
-                ("id", a.id.is_some()),
                 ("phase", a.phase.is_some()),
                 ("a disruptive action", a.disruptive.is_some()),
                 ("skipAfter", a.skip_after.is_some()),
@@ -556,11 +555,14 @@ impl Compiler<'_> {
                 }
             }
         } else {
-            let Some(id) = a.id else {
-                return Err(d.error("Rules must have an ID."));
-            };
-            if !self.ids.insert(id) {
-                return Err(d.error(format!("Rule id: {id} is duplicated")));
+            // libmodsecurity requires an id of a SecRule only (Driver::addSecRule); a chained
+            // rule's id is ignored (above) and a SecAction may have none.
+            match a.id {
+                None if vars_op.is_some() => return Err(d.error("Rules must have an ID.")),
+                Some(id) if !self.ids.insert(id) => {
+                    return Err(d.error(format!("Rule id: {id} is duplicated")))
+                }
+                _ => {}
             }
         }
         let defaults = &self.defaults[phase as usize].actions;

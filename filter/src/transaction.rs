@@ -831,9 +831,15 @@ impl Transaction {
     /// when the host must act.
     fn disrupt(&mut self, rule: &Rule, phase: u8) -> Option<Intervention> {
         let a = &rule.actions;
+        // A chained rule's `status` counts too: libmodsecurity runs it when its link
+        // matches, before the starter's `deny` (which keeps a status already set).
+        let chain = std::iter::successors(rule.chained.as_deref(), |r| r.chained.as_deref());
+        let own = a
+            .status
+            .or(chain.into_iter().find_map(|r| r.actions.status));
         let (action, status) = match a.disruptive.as_ref()? {
-            Disruptive::Block => (&rule.block_action, a.status.or(rule.block_status)),
-            d => (d, a.status),
+            Disruptive::Block => (&rule.block_action, own.or(rule.block_status)),
+            d => (d, own),
         };
         let (act, status) = match action {
             Disruptive::Pass | Disruptive::Block => return None,
@@ -941,7 +947,7 @@ impl Transaction {
         let matched = match &rule.op {
             Some(op) if !self.matched_var.0.is_empty() => format!(
                 "Matched \"Operator `{}' with parameter `{}' against variable `{}' (Value: `{}' )\"",
-                op.name,
+                operators::display_name(&op.name),
                 audit::escape_field(op.param.as_bytes()),
                 self.matched_var.0,
                 audit::escape_field(&self.matched_var.1[..self.matched_var.1.len().min(200)])

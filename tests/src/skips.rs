@@ -4,7 +4,7 @@
 //! Every entry needs a reason. Skipped cases still run: a skipped case that passes, and (in
 //! an unfiltered run) an entry that matches no case, are reported as failures so the list
 //! cannot rot.
-//! Not here: skips decided from the data itself (`enabled: 0`, debug-log-only cases); the
+//! Not here: skips decided from the data itself (`enabled: 0`, a library the case needs); the
 //! suites mark those with their reason.
 
 use std::path::Path;

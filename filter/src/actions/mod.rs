@@ -280,7 +280,14 @@ impl Actions {
             }
             "skipafter" => self.skip_after = Some(need(value)?),
             "pass" => self.disruptive = Some(Disruptive::Pass),
-            "block" => self.disruptive = Some(Disruptive::Block),
+            // `block` does not replace an explicit disruptive action: libmodsecurity keeps it
+            // apart (`m_containsStaticBlockAction`, rule_with_actions.cc), so
+            // `SecDefaultAction "phase:2,deny,block"` still denies and `pass,block` passes.
+            "block" => {
+                if self.disruptive.is_none() {
+                    self.disruptive = Some(Disruptive::Block);
+                }
+            }
             "deny" => self.disruptive = Some(Disruptive::Deny),
             "drop" => self.disruptive = Some(Disruptive::Drop),
             "allow" => {
@@ -404,6 +411,15 @@ mod tests {
         assert_eq!(parts[1], ("msg".into(), Some("a, b".into())));
         assert_eq!(parts[2].1.as_deref(), Some("tx.x=+%{tx.y}"));
         assert_eq!(parts[4], ("deny".into(), None));
+    }
+
+    #[test]
+    fn block_does_not_replace_an_explicit_disruptive_action() {
+        let d = |t: &str| Actions::parse(t).unwrap().disruptive;
+        assert_eq!(d("deny,block"), Some(Disruptive::Deny));
+        assert_eq!(d("pass,block"), Some(Disruptive::Pass));
+        assert_eq!(d("block,deny"), Some(Disruptive::Deny));
+        assert_eq!(d("block"), Some(Disruptive::Block));
     }
 
     #[test]

@@ -88,6 +88,54 @@ pub const UNSUPPORTED: &[(&str, &str)] = &[
     ),
 ];
 
+/// The name libmodsecurity 3 logs for operator `name` (`rx` → `Rx`): the name each of its
+/// operator classes passes to `Operator::Operator` (src/operators/*.cc), which its error
+/// log prints as "Matched \"Operator `Rx' with parameter …". Unknown names stand as written.
+pub fn display_name(name: &str) -> &str {
+    const NAMES: &[&str] = &[
+        "Rx",
+        "RxGlobal",
+        "Pm",
+        "PmFromFile",
+        "StrEq",
+        "StrMatch",
+        "Contains",
+        "ContainsWord",
+        "BeginsWith",
+        "EndsWith",
+        "Within",
+        "Eq",
+        "Ne",
+        "Gt",
+        "Ge",
+        "Lt",
+        "Le",
+        "IpMatch",
+        "IpMatchFromFile",
+        "DetectSQLi",
+        "DetectXSS",
+        "ValidateByteRange",
+        "ValidateUrlEncoding",
+        "ValidateUtf8Encoding",
+        "VerifyCC",
+        "VerifyCPF",
+        "VerifySSN",
+        "VerifySVNR",
+        "UnconditionalMatch",
+        "NoMatch",
+    ];
+    let canonical = match name.to_ascii_lowercase().as_str() {
+        "pmf" => "pmfromfile".to_string(),
+        "ipmatchf" => "ipmatchfromfile".to_string(),
+        other => other.to_string(),
+    };
+    NAMES
+        .iter()
+        .find(|n| n.eq_ignore_ascii_case(&canonical))
+        .copied()
+        .unwrap_or(name)
+}
+
 /// Compiles operator `name` (without `@`, e.g. `rx`) with parameter `param`.
 ///
 /// Names are matched ASCII-case-insensitively, as SecLang does. An unknown or unsupported

@@ -331,3 +331,13 @@ fn every_crs_rx_compiles() {
     assert!(errors.is_empty(), "{}", errors.join("\n"));
     assert!(n > 300, "too few @rx found: {n}");
 }
+
+#[test]
+fn display_names_follow_libmodsecurity() {
+    use super::display_name;
+    assert_eq!(display_name("rx"), "Rx");
+    assert_eq!(display_name("STREQ"), "StrEq");
+    assert_eq!(display_name("pmf"), "PmFromFile");
+    assert_eq!(display_name("detectSQLi"), "DetectSQLi");
+    assert_eq!(display_name("frob"), "frob");
+}

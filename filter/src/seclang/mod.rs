@@ -70,14 +70,14 @@ fn parse_into(
             let [pattern] = args else {
                 return Err(err(format!("{dname} expects one path")));
             };
-            let path = resolve_path(name, pattern);
-            let matches: Vec<String> = if path.contains(['*', '?']) {
-                files.glob(&path).into_iter().map(String::from).collect()
-            } else if files.get(&path).is_some() {
-                vec![path.clone()]
-            } else {
-                Vec::new()
-            };
+            // As written first, then beside the including file: libmodsecurity's
+            // `utils::find_resource` (src/utils/system.cc) tries the path as given and then
+            // in the directory of the configuration file that includes it.
+            let matches = [pattern.clone(), resolve_path(name, pattern)]
+                .iter()
+                .map(|path| include_matches(files, path))
+                .find(|m| !m.is_empty())
+                .unwrap_or_default();
             if matches.is_empty() && dname.eq_ignore_ascii_case("Include") {
                 return Err(err(format!("Include: no file matches `{pattern}`")));
             }
@@ -96,6 +96,17 @@ fn parse_into(
         });
     }
     Ok(())
+}
+
+/// The files `path` (a name or a glob) names in `files`.
+fn include_matches(files: &FileSet, path: &str) -> Vec<String> {
+    if path.contains(['*', '?']) {
+        files.glob(path).into_iter().map(String::from).collect()
+    } else if files.get(path).is_some() {
+        vec![path.to_string()]
+    } else {
+        Vec::new()
+    }
 }
 
 /// Resolves `path` relative to the directory of the file `from` (absolute paths and
@@ -208,6 +219,18 @@ mod tests {
         let names: Vec<_> = d.iter().map(|d| d.args[0].as_str()).collect();
         assert_eq!(names, vec!["A", "B"]);
         assert_eq!(&*d[1].file, "@crs/rules/b.conf");
+    }
+
+    #[test]
+    fn include_path_as_written_from_a_nested_file() {
+        // libmodsecurity's regression data: `data/a.txt` includes `data/b.txt`.
+        let mut fs = FileSet::new();
+        fs.insert("data/a.txt", "Include data/b.txt");
+        fs.insert("data/b.txt", "SecMarker B");
+        let d = parse("x", "Include data/a.txt", &fs).unwrap();
+        assert_eq!(&*d[0].file, "data/b.txt");
+        let e = parse("x", "Include data/c.txt", &fs).unwrap_err();
+        assert!(e.to_string().contains("no file matches"));
     }
 
     #[test]
