@@ -18,3 +18,4 @@ pub mod regression;
 pub mod report;
 pub mod secrules;
 pub mod skips;
+pub mod target_envoy;

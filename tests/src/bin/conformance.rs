@@ -3,7 +3,7 @@
 //! usage or setup error.
 //!
 //! ```text
-//! conformance [--suite secrules|modsec-regression|crs|all] [--target engine]
+//! conformance [--suite secrules|modsec-regression|crs|all] [--target engine|envoy]
 //!             [--filter SUBSTRING] [--verbose] [--list-skips]
 //! ```
 
@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use wafer_tests::report::SuiteReport;
 use wafer_tests::skips::SkipList;
-use wafer_tests::{crs, paths, regression, secrules};
+use wafer_tests::{crs, paths, regression, secrules, target_envoy};
 
 struct Args {
     suites: Vec<String>,
@@ -23,7 +23,7 @@ struct Args {
 
 const SUITES: &[&str] = &["secrules", "modsec-regression", "crs"];
 const USAGE: &str =
-    "usage: conformance [--suite secrules|modsec-regression|crs|all] [--target engine] \
+    "usage: conformance [--suite secrules|modsec-regression|crs|all] [--target engine|envoy] \
 [--filter SUBSTRING] [--verbose] [--list-skips]";
 
 fn parse_args() -> Result<Args, String> {
@@ -72,11 +72,14 @@ fn parse_args() -> Result<Args, String> {
 }
 
 fn run_suite(suite: &str, args: &Args) -> Result<SuiteReport, String> {
-    if args.target != "engine" {
+    if args.target != "engine" && args.target != "envoy" {
         return Err(format!(
-            "target {:?} is not available yet (only `engine`)",
+            "target {:?} is not available yet (only `engine`, `envoy`)",
             args.target
         ));
+    }
+    if args.target == "envoy" && suite != "crs" {
+        return Err("target `envoy` runs only `--suite crs`".into());
     }
     let filter = args.filter.as_deref();
     let ms = paths::modsecurity_tests_dir();
@@ -89,6 +92,9 @@ fn run_suite(suite: &str, args: &Args) -> Result<SuiteReport, String> {
             let files = regression::data_files(&ms.join("data"))?;
             regression::run(&ms.join("regression"), &files, filter, args.verbose)?
         }
+        "crs" if args.target == "envoy" => {
+            target_envoy::run_crs(&paths::crs_dir(), filter, args.verbose)?
+        }
         "crs" => {
             let dir = paths::crs_dir();
             let (rules, notes) = crs::compile(&dir)?;
@@ -99,6 +105,12 @@ fn run_suite(suite: &str, args: &Args) -> Result<SuiteReport, String> {
         }
         other => return Err(format!("unknown suite {other:?}")),
     };
+    // A target other than `engine` may add its own skips (`<suite>-<target>.txt`), for
+    // tests its host makes impossible; applied first, then the suite's.
+    if args.target != "engine" {
+        let own = format!("{suite}-{}.txt", args.target);
+        SkipList::load(&paths::skips_dir().join(own))?.apply(&mut report, filter.is_none());
+    }
     let skips = SkipList::load(&paths::skips_dir().join(format!("{suite}.txt")))?;
     skips.apply(&mut report, filter.is_none());
     Ok(report)
