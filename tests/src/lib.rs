@@ -5,7 +5,8 @@
 //! summary line per suite and target. Suites:
 //! - [`secrules`]: the SecRules language tests (operators and transformations, called directly);
 //! - [`regression`]: libmodsecurity's regression cases (rules + one transaction each);
-//! - [`crs`]: CRS's go-ftw YAML tests against the full CRS.
+//! - [`crs`]: CRS's go-ftw YAML tests against the full CRS;
+//!   [`target_envoy`] runs them through real Envoy (`--target envoy`).
 //!
 //! Not here: the engine itself, and any HTTP server. Targets other than the in-process engine
 //! (`wasm`, `envoy`) plug in behind [`crs::Backend`] later.

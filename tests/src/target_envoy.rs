@@ -21,10 +21,13 @@
 //! `wafer: ` lines count (rule matches, interruptions); audit records (`wafer-audit:`) do not,
 //! as go-ftw reads the error log and not the audit log.
 //!
-//! After the run Envoy is stopped, which flushes its access log (crs-e2e.yaml logs one line
-//! per request with `%RESPONSE_CODE_DETAILS%` and the client port), and each failing case is
-//! annotated with what Envoy did to its stages when it answered by itself
-//! (`http1.codec_error`, `missing_host_header`, …): the evidence for `tests/skips/crs-envoy.txt`.
+//! For `--verbose`, each stage's note is the request as the filter saw it (from its audit
+//! record in the same region: method, target, protocol, headers, body size), and after the run,
+//! when Envoy is stopped and has flushed its access log (crs-e2e.yaml logs one line per
+//! request with `%RESPONSE_CODE_DETAILS%` and the `X-CRS-Test` header), each failing case is
+//! annotated with the stages Envoy answered by itself (`http1.codec_error`,
+//! `missing_host_header`, …; the access lines between two marker lines belong to the stage
+//! between them). That is the evidence for `tests/skips/crs-envoy.txt`.
 //!
 //! Not here: building requests or judging outputs (`crs`), Envoy's configuration
 //! (`envoy/crs-e2e.yaml`), process management beyond owning `envoyctl` (`envoy/envoyctl.py`).
@@ -75,6 +78,8 @@ pub fn run_crs(crs_dir: &Path, filter: Option<&str>, verbose: bool) -> Result<Su
 /// A marker request whose line has been seen in the log.
 #[derive(Debug, Clone)]
 struct Marker {
+    /// The `X-CRS-Test` value.
+    token: String,
     /// Envoy's request id for the marker (`[unique_id "…"]`).
     unique_id: String,
 }
@@ -90,8 +95,8 @@ pub struct EnvoyBackend {
     marker_conn: Option<TcpStream>,
     start_marker: Option<Marker>,
     seq: u64,
-    /// `(stage id, client port)` for every stage sent, in order.
-    stages: Vec<(String, u16)>,
+    /// `(stage id, token of the marker before it)` for every stage sent, in order.
+    stages: Vec<(String, String)>,
 }
 
 impl EnvoyBackend {
@@ -156,21 +161,17 @@ impl EnvoyBackend {
         let text = std::fs::read(&self.log_path)
             .map(|b| String::from_utf8_lossy(&b).into_owned())
             .unwrap_or_default();
-        let mut by_port = access_details(&text);
+        let answered = envoy_answers(&text);
         let mut own: HashMap<String, Vec<String>> = HashMap::new();
-        for (stage, port) in &self.stages {
-            let Some(queue) = by_port.get_mut(port) else {
+        for (stage, token) in &self.stages {
+            let Some(lines) = answered.get(token) else {
                 continue;
             };
-            if queue.is_empty() {
-                continue;
-            }
-            let (status, details) = queue.remove(0);
-            if details != "via_upstream" {
-                let case = stage.rsplit_once('-').map_or(stage.as_str(), |(c, _)| c);
+            let case = stage.rsplit_once('-').map_or(stage.as_str(), |(c, _)| c);
+            let n = stage.rsplit('-').next().unwrap_or("?");
+            for (status, details) in lines {
                 own.entry(case.to_string()).or_default().push(format!(
-                    "Envoy answered stage {} itself: {status} {details}",
-                    stage.rsplit('-').next().unwrap_or("?")
+                    "Envoy answered stage {n} itself: {status} {details}"
                 ));
             }
         }
@@ -251,7 +252,7 @@ impl EnvoyBackend {
                 let line = String::from_utf8_lossy(&self.pending[line_start..line_end]);
                 let unique_id = unique_id(&line).unwrap_or_default().to_string();
                 self.pending.drain(..line_end);
-                return Ok((region, Marker { unique_id }));
+                return Ok((region, Marker { token, unique_id }));
             }
             if Instant::now() > deadline {
                 return Err(format!(
@@ -301,13 +302,16 @@ impl Backend for EnvoyBackend {
                 Err(e) => return setup_failure(e),
             },
         };
-        let (response, port) = exchange(self.listen, raw);
-        self.stages.push((unique_id.to_string(), port));
+        let response = exchange(self.listen, raw);
+        self.stages
+            .push((unique_id.to_string(), start.token.clone()));
         let (region, end) = match self.marker() {
             Ok(x) => x,
             Err(e) => return setup_failure(e),
         };
-        let log = region_lines(&region, &[&start.unique_id, &end.unique_id]);
+        let ids = [start.unique_id.as_str(), end.unique_id.as_str()];
+        let log = region_lines(&region, &ids);
+        let note = audit_request(&region, &ids).map(|r| format!("the filter saw: {r}"));
         self.start_marker = Some(end);
         match response {
             Ok(r) => StageResult {
@@ -315,11 +319,12 @@ impl Backend for EnvoyBackend {
                 status: r.status,
                 response: r.bytes,
                 log,
-                note: None,
+                note,
             },
             Err(e) => StageResult {
                 error: Some(e),
                 log,
+                note,
                 ..StageResult::default()
             },
         }
@@ -382,15 +387,11 @@ struct WireResponse {
     keep_alive: bool,
 }
 
-/// Sends `raw` on a new connection; returns the response and the client port.
-fn exchange(addr: SocketAddr, raw: &[u8]) -> (Result<WireResponse, String>, u16) {
-    let mut conn = match TcpStream::connect_timeout(&addr, STAGE_TIMEOUT) {
-        Ok(c) => c,
-        Err(e) => return (Err(format!("connect: {e}")), 0),
-    };
-    let port = conn.local_addr().map(|a| a.port()).unwrap_or(0);
-    let head = raw.starts_with(b"HEAD ");
-    (exchange_on(&mut conn, raw, head), port)
+/// Sends `raw` on a new connection and reads the response.
+fn exchange(addr: SocketAddr, raw: &[u8]) -> Result<WireResponse, String> {
+    let mut conn =
+        TcpStream::connect_timeout(&addr, STAGE_TIMEOUT).map_err(|e| format!("connect: {e}"))?;
+    exchange_on(&mut conn, raw, raw.starts_with(b"HEAD "))
 }
 
 /// Writes `raw` and reads one complete response (errors: nothing came back).
@@ -584,27 +585,65 @@ fn region_lines(region: &str, exclude: &[&str]) -> Vec<String> {
         .collect()
 }
 
-/// Envoy's access lines (crs-e2e.yaml's format) by client port, in log order:
-/// `(status, %RESPONSE_CODE_DETAILS%)`.
-fn access_details(log: &str) -> HashMap<u16, Vec<(String, String)>> {
-    let mut out: HashMap<u16, Vec<(String, String)>> = HashMap::new();
+/// The request line and headers of the audit record (`wafer-audit: {JSON}`) in `region`
+/// that belongs to no marker: what Envoy handed the filter, for failure notes.
+fn audit_request(region: &str, markers: &[&str]) -> Option<String> {
+    region.lines().find_map(|line| {
+        let (_, json) = line.split_once("wafer-audit: ")?;
+        let v: serde_json::Value = serde_json::from_str(json).ok()?;
+        let t = &v["transaction"];
+        if markers.contains(&t["unique_id"].as_str().unwrap_or("")) {
+            return None;
+        }
+        let r = &t["request"];
+        let headers = r["headers"]
+            .as_object()
+            .map(|h| {
+                h.iter()
+                    .map(|(k, v)| format!("{k}: {}", v.as_str().unwrap_or("")))
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            })
+            .unwrap_or_default();
+        Some(format!(
+            "{} {} HTTP/{} [{}] body {} bytes",
+            r["method"].as_str().unwrap_or("?"),
+            r["uri"].as_str().unwrap_or("?"),
+            r["http_version"].as_str().unwrap_or("?"),
+            crate::report::clip(&headers, 600),
+            r["body"].as_str().map_or(0, str::len)
+        ))
+    })
+}
+
+/// Envoy's access lines (crs-e2e.yaml's format) for requests it did not pass on
+/// (`%RESPONSE_CODE_DETAILS%` other than `via_upstream`), as `(status, details)`, keyed by the
+/// `X-CRS-Test` token of the marker line before them. Envoy writes access lines in the order
+/// requests end, and the run is sequential, so a stage's lines follow its start marker's.
+fn envoy_answers(log: &str) -> HashMap<String, Vec<(String, String)>> {
+    let mut out: HashMap<String, Vec<(String, String)>> = HashMap::new();
+    let mut token = String::new();
     for line in log.lines() {
         let Some(rest) = line.strip_prefix("[access] ") else {
             continue;
         };
+        let marker = rest
+            .split_once(" x-crs-test=")
+            .and_then(|(_, t)| t.split_whitespace().next())
+            .filter(|t| *t != "-");
+        if let Some(t) = marker {
+            token = t.to_string();
+            continue;
+        }
         let mut words = rest.split_whitespace();
         let (Some(status), Some(details)) = (words.next(), words.next()) else {
             continue;
         };
-        let Some(port) = rest
-            .rsplit_once("client-port=")
-            .and_then(|(_, p)| p.trim().parse::<u16>().ok())
-        else {
-            continue;
-        };
-        out.entry(port)
-            .or_default()
-            .push((status.to_string(), details.to_string()));
+        if details != "via_upstream" {
+            out.entry(token.clone())
+                .or_default()
+                .push((status.to_string(), details.to_string()));
+        }
     }
     out
 }
@@ -683,12 +722,28 @@ a newline [id \"941100\"] [unique_id \"b\"]\n";
     }
 
     #[test]
-    fn access_lines_by_client_port() {
-        let log = "[access] 400 http1.codec_error DPE \"- - HTTP/1.1\" x-crs-test=- request-id=- client-port=40522\n\
-[access] 200 via_upstream - \"GET / HTTP/1.1\" x-crs-test=- request-id=x client-port=40523\n";
-        let by = access_details(log);
-        assert_eq!(by[&40522], vec![("400".into(), "http1.codec_error".into())]);
-        assert_eq!(by[&40523][0].1, "via_upstream");
+    fn envoy_answers_follow_their_marker() {
+        let log = "[access] 200 via_upstream - \"GET /status/200 HTTP/1.1\" x-crs-test=wafer-1-1 request-id=a client-port=1\n\
+[access] 400 http1.codec_error DPE \"- - HTTP/1.1\" x-crs-test=- request-id=- client-port=2\n\
+[access] 200 via_upstream - \"GET /status/200 HTTP/1.1\" x-crs-test=wafer-1-2 request-id=b client-port=1\n\
+[access] 200 via_upstream - \"GET / HTTP/1.1\" x-crs-test=- request-id=x client-port=3\n";
+        let by = envoy_answers(log);
+        assert_eq!(
+            by["wafer-1-1"],
+            vec![("400".into(), "http1.codec_error".into())]
+        );
+        assert!(!by.contains_key("wafer-1-2"));
+    }
+
+    #[test]
+    fn audit_note_skips_marker_records() {
+        let region = "[t] wafer-audit: {\"transaction\":{\"unique_id\":\"m\",\"request\":{\"method\":\"GET\"}}}\n\
+[t] wafer-audit: {\"transaction\":{\"unique_id\":\"s\",\"request\":{\"method\":\"POST\",\"uri\":\"/x\",\"http_version\":\"1.1\",\"headers\":{\"host\":\"h\"},\"body\":\"ab\"}}}\n";
+        assert_eq!(
+            audit_request(region, &["m"]).as_deref(),
+            Some("POST /x HTTP/1.1 [host: h] body 2 bytes")
+        );
+        assert_eq!(audit_request(region, &["m", "s"]), None);
     }
 
     #[test]
