@@ -15,7 +15,7 @@ WASM_OPT_FEATURES := --enable-bulk-memory --enable-sign-ext \
 	--enable-multivalue --enable-reference-types
 MAX_WASM_BYTES := 3145728
 
-.PHONY: all wasm test fmt clippy unit conformance test-envoy demo clean-dist
+.PHONY: all wasm test fmt clippy unit conformance test-envoy test-crs-envoy demo clean-dist
 
 all: wasm
 
@@ -54,6 +54,12 @@ conformance:
 # Real Envoy (V8) with dist/wafer.wasm: configs, demo flows, Istio manifests.
 test-envoy: wasm
 	tests/envoy/run.sh
+
+# The CRS regression suite through real Envoy (V8) with dist/wafer.wasm (envoy/crs-e2e.yaml);
+# skips in tests/skips/crs-envoy.txt. About a minute.
+test-crs-envoy: wasm
+	$(CARGO) build --quiet -p wafer-backend
+	$(CARGO) run --release -p wafer-tests --bin conformance -- --suite crs --target envoy
 
 # Envoy + Wafer + CRS on 127.0.0.1:8080 in front of the demo backend, until Ctrl-C.
 demo:

@@ -7,8 +7,9 @@
 //! - [`regression`]: libmodsecurity's regression cases (rules + one transaction each);
 //! - [`crs`]: CRS's go-ftw YAML tests against the full CRS.
 //!
-//! Targets plug in behind [`crs::Backend`]: the in-process engine ([`crs::EngineBackend`])
-//! and the real `.wasm` under the proxy-wasm host ([`target_wasm`]; `wasm`, `wasm-nginx`).
+//! Targets plug in behind [`crs::Backend`]: the in-process engine ([`crs::EngineBackend`]),
+//! the real `.wasm` under the proxy-wasm host ([`target_wasm`]; `wasm`, `wasm-nginx`), and
+//! real Envoy over HTTP ([`target_envoy`]; `envoy`).
 //! Not here: the engine itself, and any HTTP server.
 
 pub mod crs;
@@ -19,4 +20,5 @@ pub mod regression;
 pub mod report;
 pub mod secrules;
 pub mod skips;
+pub mod target_envoy;
 pub mod target_wasm;

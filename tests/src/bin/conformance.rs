@@ -3,19 +3,20 @@
 //! usage or setup error.
 //!
 //! ```text
-//! conformance [--suite secrules|modsec-regression|crs|all] [--target engine]
+//! conformance [--suite secrules|modsec-regression|crs|all] [--target engine|wasm|wasm-nginx|envoy]
 //!             [--filter SUBSTRING] [--verbose] [--list-skips]
 //! ```
 //!
 //! Targets: `engine` (in-process, every suite); `wasm` and `wasm-nginx` (`dist/wafer.wasm`
 //! under the proxy-wasm host as Envoy or Nginx; suite `crs` only, see
-//! `wafer_tests::target_wasm`).
+//! `wafer_tests::target_wasm`); `envoy` (real Envoy over HTTP; suite `crs` only, see
+//! `wafer_tests::target_envoy`).
 
 use std::process::ExitCode;
 
 use wafer_tests::report::SuiteReport;
 use wafer_tests::skips::SkipList;
-use wafer_tests::{crs, paths, regression, secrules, target_wasm};
+use wafer_tests::{crs, paths, regression, secrules, target_envoy, target_wasm};
 
 struct Args {
     suites: Vec<String>,
@@ -27,7 +28,7 @@ struct Args {
 
 const SUITES: &[&str] = &["secrules", "modsec-regression", "crs"];
 const USAGE: &str =
-    "usage: conformance [--suite secrules|modsec-regression|crs|all] [--target engine|wasm|wasm-nginx] \
+    "usage: conformance [--suite secrules|modsec-regression|crs|all] [--target engine|wasm|wasm-nginx|envoy] \
 [--filter SUBSTRING] [--verbose] [--list-skips]";
 
 fn parse_args() -> Result<Args, String> {
@@ -94,11 +95,14 @@ fn run_suite(suite: &str, args: &Args) -> Result<SuiteReport, String> {
         skips.apply(&mut report, filter.is_none());
         return Ok(report);
     }
-    if args.target != "engine" {
+    if args.target != "engine" && args.target != "envoy" {
         return Err(format!(
-            "unknown target {:?} (engine, wasm, wasm-nginx)",
+            "unknown target {:?} (engine, wasm, wasm-nginx, envoy)",
             args.target
         ));
+    }
+    if args.target == "envoy" && suite != "crs" {
+        return Err("target `envoy` runs only `--suite crs`".into());
     }
     let ms = paths::modsecurity_tests_dir();
     let mut report = match suite {
@@ -110,6 +114,9 @@ fn run_suite(suite: &str, args: &Args) -> Result<SuiteReport, String> {
             let files = regression::data_files(&ms.join("data"))?;
             regression::run(&ms.join("regression"), &files, filter, args.verbose)?
         }
+        "crs" if args.target == "envoy" => {
+            target_envoy::run_crs(&paths::crs_dir(), filter, args.verbose)?
+        }
         "crs" => {
             let dir = paths::crs_dir();
             let (rules, notes) = crs::compile(&dir)?;
@@ -120,6 +127,12 @@ fn run_suite(suite: &str, args: &Args) -> Result<SuiteReport, String> {
         }
         other => return Err(format!("unknown suite {other:?}")),
     };
+    // A target other than `engine` may add its own skips (`<suite>-<target>.txt`), for
+    // tests its host makes impossible; applied first, then the suite's.
+    if args.target != "engine" {
+        let own = format!("{suite}-{}.txt", args.target);
+        SkipList::load(&paths::skips_dir().join(own))?.apply(&mut report, filter.is_none());
+    }
     let skips = SkipList::load(&paths::skips_dir().join(format!("{suite}.txt")))?;
     skips.apply(&mut report, filter.is_none());
     Ok(report)
