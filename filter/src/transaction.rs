@@ -231,7 +231,6 @@ pub struct Transaction {
     response_body_access: bool,
     request_body_limit: u64,
     response_body_limit: u64,
-    forced_processor: Option<String>,
     force_body_var: bool,
     audit_engine: AuditEngine,
     audit_parts: String,
@@ -343,7 +342,6 @@ impl Transaction {
             response_body_access: s.response_body_access,
             request_body_limit: s.request_body_limit,
             response_body_limit: s.response_body_limit,
-            forced_processor: None,
             force_body_var: false,
             audit_engine: s.audit_engine,
             audit_parts: s.audit_log_parts.clone(),
@@ -441,6 +439,16 @@ impl Transaction {
                 self.cookies.push((k.to_vec(), v.to_vec()));
             }
         }
+        if name.eq_ignore_ascii_case(b"content-type") {
+            // libmodsecurity picks the body processor as the header arrives, so
+            // REQBODY_PROCESSOR is already set in phase 1 (CRS 920400 relies on it).
+            let v = lower(value);
+            if v.starts_with("multipart/form-data") {
+                self.reqbody_processor = Some("MULTIPART".into());
+            } else if v.starts_with("application/x-www-form-urlencoded") {
+                self.reqbody_processor = Some("URLENCODED".into());
+            }
+        }
         self.headers.push((name.to_vec(), value.to_vec()));
     }
 
@@ -534,16 +542,8 @@ impl Transaction {
     }
 
     fn parse_request_body(&mut self) -> Option<Intervention> {
-        let ct = self.header("content-type").map(lower).unwrap_or_default();
-        let processor = self.forced_processor.clone().or_else(|| {
-            if ct.starts_with("application/x-www-form-urlencoded") {
-                Some("URLENCODED".to_string())
-            } else if ct.starts_with("multipart/form-data") {
-                Some("MULTIPART".to_string())
-            } else {
-                None
-            }
-        });
+        // Chosen by Content-Type as the header arrived, or by ctl:requestBodyProcessor.
+        let processor = self.reqbody_processor.clone();
         let body = std::mem::take(&mut self.body);
         let s = &self.rules.settings;
         let mut files_size = 0usize;
@@ -1601,7 +1601,9 @@ impl Transaction {
             }
             Ctl::RequestBodyAccess(b) => self.request_body_access = *b,
             Ctl::RequestBodyLimit(n) => self.request_body_limit = *n,
-            Ctl::RequestBodyProcessor(p) => self.forced_processor = Some(p.clone()),
+            Ctl::RequestBodyProcessor(p) => {
+                self.reqbody_processor = Some(p.clone());
+            }
             Ctl::ForceRequestBodyVariable(b) => self.force_body_var = *b,
             Ctl::ResponseBodyAccess(b) => self.response_body_access = *b,
             Ctl::ResponseBodyLimit(n) => self.response_body_limit = *n,

@@ -93,6 +93,48 @@ pub struct Output {
     pub expect_error: Option<bool>,
 }
 
+/// One entry of a go-ftw overrides file (`test_overrides`): for tests whose expected
+/// output depends on the platform in front of the WAF (Apache, nginx, Envoy), the output
+/// this platform is expected to give, and why.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Override {
+    /// Rule whose tests are overridden.
+    pub rule_id: u64,
+    /// Which of its tests.
+    pub test_ids: Vec<u64>,
+    /// Why the platform differs (required).
+    pub reason: String,
+    /// The output expected instead.
+    pub output: Output,
+}
+
+#[derive(Debug, Deserialize)]
+struct OverrideFile {
+    test_overrides: Vec<Override>,
+}
+
+/// Loads `tests/overrides/crs-<target>.yaml` (go-ftw's overrides format) if it exists.
+pub fn load_overrides(target: &str) -> Result<Vec<Override>, String> {
+    let path = crate::paths::overrides_dir().join(format!("crs-{target}.yaml"));
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(Vec::new());
+    };
+    let file: OverrideFile =
+        serde_yaml_ng::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    if let Some(o) = file
+        .test_overrides
+        .iter()
+        .find(|o| o.reason.trim().is_empty())
+    {
+        return Err(format!(
+            "{}: override of {} has no reason",
+            path.display(),
+            o.rule_id
+        ));
+    }
+    Ok(file.test_overrides)
+}
+
 /// go-ftw `output.log`.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct LogExpect {
@@ -430,14 +472,64 @@ pub fn stage_request(input: &Input) -> Result<Vec<u8>, String> {
         uri: input.uri.clone(),
         version: input.version.clone(),
         headers,
-        data: input
-            .data
-            .as_ref()
-            .map(yaml_text)
-            .unwrap_or_default()
+        data: expand_template(&input.data.as_ref().map(yaml_text).unwrap_or_default())?
             .into_bytes(),
         autocomplete: input.autocomplete_headers.unwrap_or(true),
     }))
+}
+
+/// go-ftw runs `data` through Go's text/template with sprig functions. CRS 4.28's tests use
+/// one form, `{{ "1" | repeat 64200 }}`; this expands it and `{{ repeat N "s" }}`, and
+/// refuses any other action rather than sending it as literal text.
+pub fn expand_template(data: &str) -> Result<String, String> {
+    let mut out = String::with_capacity(data.len());
+    let mut rest = data;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let end = rest[start..]
+            .find("}}")
+            .ok_or_else(|| format!("unterminated template action in data: {rest:?}"))?;
+        let action = rest[start + 2..start + end].trim();
+        out.push_str(&eval_action(action)?);
+        rest = &rest[start + end + 2..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn eval_action(action: &str) -> Result<String, String> {
+    let unsupported = || format!("unsupported template action {{{{ {action} }}}}");
+    let quoted = |t: &str| {
+        t.strip_prefix('"')
+            .and_then(|t| t.strip_suffix('"'))
+            .map(str::to_string)
+    };
+    let (text, count) = match action.split_once('|') {
+        // `"s" | repeat N`
+        Some((lhs, rhs)) => {
+            let mut words = rhs.split_whitespace();
+            if words.next() != Some("repeat") {
+                return Err(unsupported());
+            }
+            (
+                quoted(lhs.trim()),
+                words.next().and_then(|n| n.parse().ok()),
+            )
+        }
+        // `repeat N "s"`
+        None => {
+            let mut words = action.splitn(3, ' ');
+            if words.next() != Some("repeat") {
+                return Err(unsupported());
+            }
+            let n = words.next().and_then(|n| n.parse().ok());
+            (words.next().and_then(|t| quoted(t.trim())), n)
+        }
+    };
+    match (text, count) {
+        (Some(t), Some(n)) if n <= 16 << 20 => Ok(t.repeat(n)),
+        _ => Err(unsupported()),
+    }
 }
 
 fn regex(pattern: &str) -> Result<regex::bytes::Regex, String> {
@@ -547,6 +639,8 @@ pub fn run(
     verbose: bool,
 ) -> Result<SuiteReport, String> {
     let mut report = SuiteReport::new("crs", backend.name());
+    let overrides = load_overrides(backend.name())?;
+    let mut overridden = 0;
     let conn = |input: &Input| Connection {
         client_addr: "127.0.0.1".into(),
         client_port: 40000,
@@ -578,6 +672,10 @@ pub fn run(
                 continue;
             }
             let mut problems = Vec::new();
+            let replaced = overrides
+                .iter()
+                .find(|o| o.rule_id == file.rule_id && o.test_ids.contains(&test.test_id));
+            overridden += usize::from(replaced.is_some());
             for (n, stage) in test.stages.iter().enumerate() {
                 let raw = match stage_request(&stage.input) {
                     Ok(r) => r,
@@ -587,7 +685,7 @@ pub fn run(
                     }
                 };
                 let result = backend.send(&format!("{id}-{}", n + 1), &raw, &conn(&stage.input));
-                let found = check(&stage.output, &result);
+                let found = check(replaced.map_or(&stage.output, |o| &o.output), &result);
                 if !found.is_empty() {
                     let prefix = if test.stages.len() > 1 {
                         format!("stage {}: ", n + 1)
@@ -615,12 +713,31 @@ pub fn run(
             report.results.push(CaseResult { id, title, outcome });
         }
     }
+    if overridden > 0 {
+        report.notes.push(format!(
+            "crs/{}: {overridden} test(s) judged by tests/overrides/crs-{}.yaml (platform differences, each with its reason)",
+            backend.name(),
+            backend.name()
+        ));
+    }
     Ok(report)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn go_ftw_repeat_templates_expand() {
+        assert_eq!(
+            expand_template("a{{ \"1\" | repeat 3 }}b").unwrap(),
+            "a111b"
+        );
+        assert_eq!(expand_template("{{ repeat 2 \"xy\" }}").unwrap(), "xyxy");
+        assert_eq!(expand_template("no templates").unwrap(), "no templates");
+        assert!(expand_template("{{ env \"HOME\" }}").is_err());
+        assert!(expand_template("{{ \"1\" | repeat 3").is_err());
+    }
 
     #[test]
     fn albedo_reflects_and_sniffs() {

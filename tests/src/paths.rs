@@ -41,3 +41,8 @@ pub fn crs_dir() -> PathBuf {
 pub fn skips_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("skips")
 }
+
+/// The directory of go-ftw override files (`tests/overrides`).
+pub fn overrides_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("overrides")
+}
