@@ -38,7 +38,10 @@
 //!   response headers start with `:status`.
 //! - headers → body chunks → trailers; `end_of_stream` is true on the headers only when
 //!   there is neither body nor trailers, and on the last chunk only when no trailers follow.
-//! - `Pause` from headers holds the headers; `Pause` from a body hook buffers
+//! - `Pause` from headers when a body follows is StopAllIterationAndWatermark
+//!   (proxy-wasm-cpp-host converts it; `FilterManager::handleDataIfStopAll`): Envoy buffers
+//!   the body without calling the filter again, so the stream stalls (or 413/500 over the
+//!   buffer limit). `Pause` from a body hook buffers
 //!   (`StopIterationAndBuffer`): the next call sees the whole buffer so far and its size;
 //!   `Continue` (or `proxy_continue_stream`) forwards the held headers and the buffer.
 //! - buffering beyond [`HostOptions::buffer_limit`] answers 413 on the request side and 500

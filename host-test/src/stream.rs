@@ -475,6 +475,12 @@ fn envoy_request(run: &mut Run<'_>, req: &Request) -> bool {
     match run.hook("proxy_on_request_headers", &[n, i32::from(eos)]) {
         Step::Stop => return false,
         Step::Continue => forward_headers(run, &mut headers_sent),
+        Step::Pause if !eos => {
+            // proxy-wasm-cpp-host turns a headers Pause into StopAllIterationAndWatermark;
+            // Envoy's FilterManager then buffers body and trailers without calling this
+            // filter again (handleDataIfStopAll) until it continues: the stream stalls.
+            return stop_all(run, req.body.iter().map(Vec::len).sum(), limit, true);
+        }
         Step::Pause => {}
     }
     let chunks = req.body.len();
@@ -535,6 +541,33 @@ fn envoy_request(run: &mut Run<'_>, req: &Request) -> bool {
         u.complete = true;
     }
     true
+}
+
+/// Envoy after a headers Pause with a body to come (StopAllIterationAndWatermark): the
+/// body is buffered without calling the filter; over the buffer limit Envoy answers 413
+/// (request) or 500 (response), otherwise the stream stalls. Returns false (not forwarded).
+fn stop_all(run: &mut Run<'_>, body_len: usize, limit: usize, request: bool) -> bool {
+    run.log_host(
+        LogLevel::Info,
+        "headers paused with a body to come: StopAllIteration, no body callbacks".into(),
+    );
+    if body_len > limit {
+        if request {
+            envoy_local(run, 413, "Payload Too Large", "request_payload_too_large");
+        } else {
+            envoy_local(
+                run,
+                500,
+                "Internal Server Error",
+                "response_payload_too_large",
+            );
+        }
+    } else if request {
+        run.out.request_stalled = true;
+    } else {
+        run.out.response_stalled = true;
+    }
+    false
 }
 
 /// Envoy's own local reply (buffer limits, traps) — not from the filter.
@@ -770,6 +803,11 @@ fn envoy_response(run: &mut Run<'_>, resp: &Response) {
         Step::Continue => {
             send_client_headers(run, resp.status);
             sent = true;
+        }
+        Step::Pause if !eos => {
+            // As on the request side: no more body callbacks after a headers Pause.
+            stop_all(run, resp.body.iter().map(Vec::len).sum(), limit, false);
+            return;
         }
         Step::Pause => {}
     }
