@@ -34,7 +34,7 @@ wasm:
 	if [ $$size -gt $(MAX_WASM_BYTES) ]; then echo "error: dist/wafer.wasm is over 3 MB" >&2; exit 1; fi
 
 # The whole default suite: what .ci/run runs.
-test: fmt clippy unit conformance test-envoy
+test: fmt clippy unit conformance test-envoy test-crs-envoy
 
 fmt:
 	$(CARGO) fmt --all -- --check
@@ -48,8 +48,10 @@ unit: wasm
 	$(CARGO) test --workspace
 
 # ModSecurity's suites and the CRS regression suite against the engine, in-process.
-conformance:
+# The CRS suite again through dist/wafer.wasm under host-test (Envoy personality).
+conformance: wasm
 	$(CARGO) run --release -p wafer-tests --bin conformance -- --suite all --target engine
+	$(CARGO) run --release -p wafer-tests --bin conformance -- --suite crs --target wasm
 
 # Real Envoy (V8) with dist/wafer.wasm: configs, demo flows, Istio manifests.
 test-envoy: wasm

@@ -91,6 +91,8 @@ fn run_suite(suite: &str, args: &Args) -> Result<SuiteReport, String> {
             target_wasm::WasmBackend::new(&wasm, &dir, &args.target, personality)?;
         let mut report = crs::run(&dir, &mut backend, filter, args.verbose)?;
         report.notes = notes;
+        let own = paths::skips_dir().join(format!("crs-{}.txt", args.target));
+        SkipList::load(&own)?.apply(&mut report, filter.is_none());
         let skips = SkipList::load(&paths::skips_dir().join("crs.txt"))?;
         skips.apply(&mut report, filter.is_none());
         return Ok(report);
