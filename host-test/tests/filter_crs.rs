@@ -40,7 +40,14 @@ fn seed_tutorial_sqli_login_is_blocked_and_benign_passes() {
 
         let out = vm.http(&login("admin%27+or+true+--+"), &Response::ok("welcome"));
         assert_eq!(out.status(), Some(403), "{p:?} {:#?}", out.logs);
-        assert!(out.upstream.is_none(), "{p:?}: the upstream saw it");
+        // The headers may have gone on (Envoy, see the adapter); the body never did.
+        assert!(
+            out.upstream
+                .as_ref()
+                .is_none_or(|u| u.body.is_empty() && !u.complete),
+            "{p:?}: the upstream saw {:?}",
+            out.upstream
+        );
         let ids = logged_rule_ids(&out);
         assert!(ids.contains(&942100), "{p:?}: {ids:?}");
         assert!(
