@@ -495,12 +495,10 @@ fn envoy_request(run: &mut Run<'_>, req: &Request) -> bool {
             }
         }
         if buffering && run.http().request_body.len() > limit {
-            // filter_manager.cc requestDataTooLarge: 413 before the upstream saw headers.
+            // filter_manager.cc requestDataTooLarge: a buffering (not streaming) filter
+            // chain gets a 413 local reply, whether or not the headers went upstream (the
+            // upstream request is then reset, incomplete).
             run.log_host(LogLevel::Warn, "request buffer limit exceeded".into());
-            if headers_sent {
-                run.out.reset = true;
-                return false;
-            }
             envoy_local(run, 413, "Payload Too Large", "request_payload_too_large");
             return false;
         }

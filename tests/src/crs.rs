@@ -306,7 +306,9 @@ pub fn albedo_response(method: &str, target: &[u8], body: &[u8]) -> Response {
     {
         headers.push((
             b"Content-Type".to_vec(),
-            sniff_content_type(&out_body).as_bytes().to_vec(),
+            wafer_backend::sniff_content_type(&out_body)
+                .as_bytes()
+                .to_vec(),
         ));
     }
     headers.push((
@@ -318,54 +320,6 @@ pub fn albedo_response(method: &str, target: &[u8], body: &[u8]) -> Response {
         headers,
         body: out_body,
         ..Response::default()
-    }
-}
-
-/// A small part of Go's `http.DetectContentType` (albedo is a Go server and lets net/http
-/// pick the type): HTML and XML signatures, else text or binary.
-pub fn sniff_content_type(body: &[u8]) -> &'static str {
-    let start = body
-        .iter()
-        .position(|c| !b"\t\n\x0c\r ".contains(c))
-        .unwrap_or(body.len());
-    let b = &body[start..];
-    const HTML: &[&[u8]] = &[
-        b"<!DOCTYPE HTML",
-        b"<HTML",
-        b"<HEAD",
-        b"<SCRIPT",
-        b"<IFRAME",
-        b"<H1",
-        b"<DIV",
-        b"<FONT",
-        b"<TABLE",
-        b"<A",
-        b"<STYLE",
-        b"<TITLE",
-        b"<B",
-        b"<BODY",
-        b"<BR",
-        b"<P",
-        b"<!--",
-    ];
-    for sig in HTML {
-        if b.len() > sig.len()
-            && b[..sig.len()].eq_ignore_ascii_case(sig)
-            && matches!(b[sig.len()], b' ' | b'>')
-        {
-            return "text/html; charset=utf-8";
-        }
-    }
-    if b.starts_with(b"<?xml") {
-        return "text/xml; charset=utf-8";
-    }
-    let binary = body
-        .iter()
-        .any(|&c| c < 0x20 && !b"\t\n\x0c\r\x1b".contains(&c));
-    if binary {
-        "application/octet-stream"
-    } else {
-        "text/plain; charset=utf-8"
     }
 }
 
@@ -761,7 +715,7 @@ mod tests {
         let r = albedo_response("GET", b"/get?x=1", b"");
         assert!(r.body.is_empty());
         assert_eq!(
-            sniff_content_type(b"<?php echo 1; ?>"),
+            wafer_backend::sniff_content_type(b"<?php echo 1; ?>"),
             "text/plain; charset=utf-8"
         );
     }
