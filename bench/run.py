@@ -47,6 +47,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "envoy"))
@@ -195,8 +196,9 @@ class Proxy:
     start_s: float  # start → ready
     rss_ready: float
     log_path: Path | None = None
-    stop: object = None
+    stop: Callable[[], None] | None = None
     configure_ms: list[float] = field(default_factory=list)
+    rss_end: float = float("nan")
 
     def configure_note(self) -> str:
         if not self.configure_ms:
@@ -435,8 +437,7 @@ def report(proxies: list[Proxy], cells: dict[tuple[str, str], Cell], scenarios: 
     out("| proxy | what | start → ready s | RSS ready MiB | RSS end MiB | configure |")
     out("|---|---|---:|---:|---:|---|")
     for p in proxies:
-        end = getattr(p, "rss_end", float("nan"))
-        out(f"| {p.name} | {p.kind} | {p.start_s:.2f} | {p.rss_ready:.1f} | {end:.1f} | "
+        out(f"| {p.name} | {p.kind} | {p.start_s:.2f} | {p.rss_ready:.1f} | {p.rss_end:.1f} | "
             f"{p.configure_note()} |")
     if "envoy-empty" in by:
         out("")
@@ -557,7 +558,8 @@ def main(argv: list[str] | None = None) -> int:
             p.rss_end = rss_mib(p.pid)
     finally:
         for p in proxies:
-            p.stop()
+            if p.stop:
+                p.stop()
         envoyctl.stop(backend)
 
     text = report(proxies, cells, scenarios, args)

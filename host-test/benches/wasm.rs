@@ -144,7 +144,7 @@ fn bench_pl(plugin: &Plugin, pl: u8, memory_requests: usize) {
     for req in &workload {
         let host_req = to_host(req);
         let out = vm.http(&host_req, &response);
-        let native = common::run_native(&rules, req);
+        let native = common::describe(&rules, req);
         let (wasm_us, native_us) = alternate(
             || {
                 black_box(vm.http(black_box(&host_req), &response));
@@ -155,16 +155,13 @@ fn bench_pl(plugin: &Plugin, pl: u8, memory_requests: usize) {
             },
         );
         println!(
-            "  {:<15} {:>12.1} {:>12.1} {:>13.2}  {} / {}{}",
+            "  {:<15} {:>12.1} {:>12.1} {:>13.2}  {} / {}",
             req.name,
             wasm_us,
             native_us,
             wasm_us / native_us,
             status_of(&out),
-            native
-                .blocked
-                .map_or("passed".to_string(), |s| format!("blocked {s}")),
-            if req.attack { " (attack)" } else { "" }
+            native,
         );
     }
     let before = vm.memory_size();

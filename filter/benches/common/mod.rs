@@ -100,7 +100,12 @@ pub fn requests() -> Vec<BenchRequest> {
             "application/x-www-form-urlencoded",
             FORM_BODY,
         ),
-        post("post_json_20k", "/api/orders", "application/json", JSON_BODY),
+        post(
+            "post_json_20k",
+            "/api/orders",
+            "application/json",
+            JSON_BODY,
+        ),
         get("sqli", "/products?id=1%27%20OR%201%3D1--%20-", true),
         get(
             "xss",
@@ -134,8 +139,8 @@ pub fn compile(pl: u8) -> Arc<RuleSet> {
 pub struct NativeOutcome {
     /// Status of the interruption, if the request was blocked.
     pub blocked: Option<u16>,
-    /// Rules that matched (logged or not).
-    pub matches: usize,
+    /// Rules that matched and are marked `log`.
+    pub logged: usize,
 }
 
 /// Runs `req` through a fresh transaction like the adapter (`filter/src/adapter/http.rs`):
@@ -143,6 +148,33 @@ pub struct NativeOutcome {
 /// interrupted, a `200 text/plain` response through phases 3 and 4; then phase 5 and the
 /// audit record (which the adapter writes for relevant transactions).
 pub fn run_native(rules: &Arc<RuleSet>, req: &BenchRequest) -> NativeOutcome {
+    let (tx, blocked) = drive(rules, req);
+    NativeOutcome {
+        blocked,
+        logged: tx.matches().iter().filter(|m| m.log).count(),
+    }
+}
+
+/// One line saying what `req` came to: `passed` or `blocked 403`, and the ids of the
+/// logged rules.
+pub fn describe(rules: &Arc<RuleSet>, req: &BenchRequest) -> String {
+    let (tx, blocked) = drive(rules, req);
+    let ids: Vec<String> = tx
+        .matches()
+        .iter()
+        .filter(|m| m.log)
+        .map(|m| m.id.to_string())
+        .collect();
+    format!(
+        "{}{}, logged rules [{}]",
+        blocked.map_or("passed".to_string(), |s| format!("blocked {s}")),
+        if req.attack { " (attack)" } else { "" },
+        ids.join(" ")
+    )
+}
+
+/// The transaction after `req` and the status of its interruption, if any.
+fn drive(rules: &Arc<RuleSet>, req: &BenchRequest) -> (Transaction, Option<u16>) {
     let mut tx = Transaction::new(Arc::clone(rules), "bench");
     tx.set_connection(&Connection::default());
     tx.set_request_line(req.method, req.uri.as_bytes(), "HTTP/1.1");
@@ -173,8 +205,5 @@ pub fn run_native(rules: &Arc<RuleSet>, req: &BenchRequest) -> NativeOutcome {
     }
     tx.process_logging();
     let _record = std::hint::black_box(tx.audit_record());
-    NativeOutcome {
-        blocked: iv.map(|i| i.status),
-        matches: tx.matches().len(),
-    }
+    (tx, iv.map(|i| i.status))
 }
