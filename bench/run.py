@@ -44,6 +44,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -165,7 +166,7 @@ def parse_wrk(out: str) -> WrkResult:
 
 def run_wrk(port: int, sc: Scenario, seconds: float, connections: int,
             cpus: list[int] | None) -> WrkResult:
-    args = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
+    args = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", "--timeout", "5s"]
     for k, v in BROWSER_HEADERS:
         args += ["-H", f"{k}: {v}"]
     script = sc.lua()
@@ -299,9 +300,11 @@ def start_nginx(name: str, pl: int, backend_port: int, crs: Path, cpu: int | Non
         if p.poll() is not None:
             raise RuntimeError(f"nginx {name} exited with {p.returncode}; see {d / 'logs'}")
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as r:
-                if r.status == 200:
-                    break
+            # Any HTTP answer means ready (CRS at PL4 may well block this bare request).
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2):
+                break
+        except urllib.error.HTTPError:
+            break
         except OSError:
             pass
         if time.monotonic() > deadline:
@@ -452,7 +455,7 @@ def report(proxies: list[Proxy], cells: dict[tuple[str, str], Cell], scenarios: 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--duration", type=float, default=float(os.environ.get("BENCH_DURATION", 4)),
+    ap.add_argument("--duration", type=int, default=int(os.environ.get("BENCH_DURATION", 4)),
                     help="seconds per measurement (≤ 10; env BENCH_DURATION)")
     ap.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_ROUNDS", 2)),
                     help="rounds over all proxies (env BENCH_ROUNDS)")
@@ -464,7 +467,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-install", action="store_true",
                     help="never apt-get install missing wrk/nginx/ModSecurity")
     args = ap.parse_args(argv)
-    args.duration = min(max(args.duration, 1.0), 10.0)
+    args.duration = min(max(args.duration, 1), 10)
     scenarios = [s for s in args.scenarios.split(",") if s]
     for s in scenarios:
         if s not in SCENARIOS:

@@ -11,7 +11,7 @@
 //! Per paranoia level (1 and 4) it prints: configure time (`Plugin::start`: instantiate and
 //! `proxy_on_configure` with CRS, compiled by wasmtime beforehand), linear memory after
 //! configure, then per request µs/request in wasm and natively and the ratio wasm ÷ native,
-//! and finally linear memory after `BENCH_MEMORY_REQUESTS` (default 20,000) more requests
+//! and finally linear memory after `BENCH_MEMORY_REQUESTS` (default 2,000) more requests
 //! cycling through the whole workload. Each request is measured in alternating batches
 //! (wasm, native, wasm, native, …) and the median batch is reported, so both sides see the
 //! same machine load. The native side is `common::run_native` (the engine driven as the
@@ -194,7 +194,7 @@ fn main() {
         eprintln!("{} not found: run `make wasm` first", wasm.display());
         std::process::exit(1);
     }
-    let memory_requests = env_usize("BENCH_MEMORY_REQUESTS", 20_000);
+    let memory_requests = env_usize("BENCH_MEMORY_REQUESTS", 2_000);
     let size = std::fs::metadata(&wasm).map(|m| m.len()).unwrap_or(0);
     let t = Instant::now();
     let plugin = match Plugin::load(&wasm) {
