@@ -69,3 +69,14 @@ demo:
 
 clean-dist:
 	rm -rf dist
+
+# End-to-end benchmark (bench/README.md): wrk on 127.0.0.1 against Envoy without a filter,
+# with an empty proxy-wasm filter, with Wafer at PL1 and PL4, and nginx + ModSecurity 3 with
+# the same CRS at PL1 and PL4, alternating in one run (≤ 5 minutes). BENCH_DURATION,
+# BENCH_ROUNDS, BENCH_SCENARIOS and BENCH_ONLY tune it; CRS_DIR points nginx at CRS.
+.PHONY: bench
+bench: wasm
+	$(CARGO) build --release -p wafer-backend
+	$(CARGO) build --release --manifest-path bench/empty-filter/Cargo.toml \
+		--target $(WASM_TARGET) --target-dir target/bench/empty-filter
+	python3 bench/run.py

@@ -1,0 +1,216 @@
+//! The issue-7 requests through `dist/wafer.wasm` under host-test (wasmtime, Envoy
+//! personality), side by side with the native engine **in the same run**, plus what the
+//! filter costs to start and how much linear memory it holds.
+//!
+//! ```sh
+//! make wasm
+//! cargo bench -p wafer-host-test --bench wasm            # ~1 minute
+//! WAFER_WASM=path/to/other.wasm BENCH_MEMORY_REQUESTS=1000000 cargo bench -p wafer-host-test --bench wasm
+//! ```
+//!
+//! Per paranoia level (1 and 4) it prints: configure time (`Plugin::start`: instantiate and
+//! `proxy_on_configure` with CRS, compiled by wasmtime beforehand), linear memory after
+//! configure, then per request µs/request in wasm and natively and the ratio wasm ÷ native,
+//! and finally linear memory after `BENCH_MEMORY_REQUESTS` (default 2,000) more requests
+//! cycling through the whole workload. Each request is measured in alternating batches
+//! (wasm, native, wasm, native, …) and the median batch is reported, so both sides see the
+//! same machine load. The native side is `common::run_native` (the engine driven as the
+//! adapter drives it); the wasm side also pays for the adapter (header maps, buffering, log
+//! lines and audit records of attacks) and for host-test's own bookkeeping (it records every
+//! hook call), so the ratio is an upper bound of the wasm penalty.
+//!
+//! A harness-less bench (`harness = false`), not criterion: one VM is reused across
+//! requests, as a proxy worker does, and memory and configure time are part of the report.
+//! Nothing is asserted. Not here: the engine benchmarks (`filter/benches/engine.rs`) and the
+//! whole proxy path (`make bench`).
+
+#[path = "../../filter/benches/common/mod.rs"]
+mod common;
+
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use wafer_host_test::{HostOptions, LogLevel, Personality, Plugin, Request, Response, Vm};
+
+/// Alternating batches per request and side.
+const ROUNDS: usize = 5;
+/// Target duration of one batch.
+const BATCH: Duration = Duration::from_millis(150);
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The host-test request for a workload request.
+fn to_host(req: &common::BenchRequest) -> Request {
+    let mut r = if req.body.is_empty() {
+        Request::get(&req.uri)
+    } else {
+        Request::post(&req.uri, req.body.clone())
+    };
+    r = r.method(req.method);
+    for (name, value) in &req.headers {
+        // Request::post already set it.
+        if !name.eq_ignore_ascii_case("content-length") {
+            r = r.header(name, value);
+        }
+    }
+    r
+}
+
+/// Median of `ROUNDS` batch means, in µs, for each of two alternating closures.
+fn alternate(mut a: impl FnMut(), mut b: impl FnMut()) -> (f64, f64) {
+    // Size batches from one timed call of each (after one warm-up call).
+    a();
+    b();
+    let per = |f: &mut dyn FnMut()| {
+        let t = Instant::now();
+        f();
+        t.elapsed().max(Duration::from_nanos(100))
+    };
+    let n_a = (BATCH.as_nanos() / per(&mut a).as_nanos()).clamp(1, 100_000) as usize;
+    let n_b = (BATCH.as_nanos() / per(&mut b).as_nanos()).clamp(1, 100_000) as usize;
+    let (mut ta, mut tb) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        let t = Instant::now();
+        for _ in 0..n_a {
+            a();
+        }
+        ta.push(t.elapsed().as_secs_f64() * 1e6 / n_a as f64);
+        let t = Instant::now();
+        for _ in 0..n_b {
+            b();
+        }
+        tb.push(t.elapsed().as_secs_f64() * 1e6 / n_b as f64);
+    }
+    (median(&mut ta), median(&mut tb))
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+fn mib(bytes: usize) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+fn status_of(out: &wafer_host_test::Outcome) -> String {
+    match &out.local_response {
+        Some(l) => format!("blocked {}", l.status),
+        None => match out.status() {
+            Some(200) | None => "passed".into(),
+            Some(s) => format!("status {s}"),
+        },
+    }
+}
+
+fn bench_pl(plugin: &Plugin, pl: u8, memory_requests: usize) {
+    let mut opts = HostOptions::new(Personality::Envoy);
+    // envoyctl runs Envoy with `--component-log-level wasm:info`.
+    opts.log_level = LogLevel::Info;
+    let config = common::plugin_config(pl);
+    let t = Instant::now();
+    let mut vm: Vm = match plugin.start(opts, config.as_bytes()) {
+        Ok(vm) => vm,
+        Err(e) => {
+            eprintln!("PL{pl}: configure failed: {e:?}");
+            return;
+        }
+    };
+    let configure = t.elapsed();
+    let after_configure = vm.memory_size();
+    let t = Instant::now();
+    let rules = common::compile(pl);
+    let native_configure = t.elapsed();
+    println!(
+        "\nPL{pl}: configure {:.0} ms in wasm (instantiate + proxy_on_configure), {:.0} ms natively; \
+         linear memory after configure {}",
+        configure.as_secs_f64() * 1e3,
+        native_configure.as_secs_f64() * 1e3,
+        mib(after_configure)
+    );
+    println!(
+        "  {:<15} {:>12} {:>12} {:>13}  outcome (wasm / native)",
+        "request", "wasm µs/req", "native µs", "wasm÷native"
+    );
+    let response = Response::ok(common::RESPONSE_BODY);
+    let workload = common::requests();
+    let mut served = 0usize;
+    for req in &workload {
+        let host_req = to_host(req);
+        let out = vm.http(&host_req, &response);
+        let native = common::describe(&rules, req);
+        let (wasm_us, native_us) = alternate(
+            || {
+                black_box(vm.http(black_box(&host_req), &response));
+                served += 1;
+            },
+            || {
+                black_box(common::run_native(black_box(&rules), black_box(req)));
+            },
+        );
+        println!(
+            "  {:<15} {:>12.1} {:>12.1} {:>13.2}  {} / {}",
+            req.name,
+            wasm_us,
+            native_us,
+            wasm_us / native_us,
+            status_of(&out),
+            native,
+        );
+    }
+    let before = vm.memory_size();
+    let t = Instant::now();
+    let hosts: Vec<Request> = workload.iter().map(to_host).collect();
+    for i in 0..memory_requests {
+        if let Some(r) = hosts.get(i % hosts.len()) {
+            black_box(vm.http(r, &response));
+        }
+    }
+    served += memory_requests;
+    println!(
+        "  linear memory: {} after configure, {} after the timed requests, {} after {} more \
+         ({} requests in all; the extra ones took {:.1} s)",
+        mib(after_configure),
+        mib(before),
+        mib(vm.memory_size()),
+        memory_requests,
+        served + workload.len(),
+        t.elapsed().as_secs_f64()
+    );
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; a filter argument is not supported (the run is short).
+    let wasm = std::env::var_os("WAFER_WASM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../dist/wafer.wasm"));
+    if !wasm.exists() {
+        eprintln!("{} not found: run `make wasm` first", wasm.display());
+        std::process::exit(1);
+    }
+    let memory_requests = env_usize("BENCH_MEMORY_REQUESTS", 2_000);
+    let size = std::fs::metadata(&wasm).map(|m| m.len()).unwrap_or(0);
+    let t = Instant::now();
+    let plugin = match Plugin::load(&wasm) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("loading {}: {e:?}", wasm.display());
+            std::process::exit(1);
+        }
+    };
+    println!(
+        "{} ({} bytes) compiled by wasmtime/cranelift in {:.0} ms",
+        wasm.display(),
+        size,
+        t.elapsed().as_secs_f64() * 1e3
+    );
+    for pl in common::PARANOIA_LEVELS {
+        bench_pl(&plugin, pl, memory_requests);
+    }
+}
