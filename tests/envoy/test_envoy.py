@@ -464,9 +464,11 @@ class CrsE2eConfigTests(unittest.TestCase, Backend):
         self.assertEqual(status, 200)
         self.assertTrue({"941100", "949110"} <= ids, ids)
 
-    def test_fragment_is_not_refused(self):
+    def test_fragment_is_refused_as_apache_does(self):
+        # crs-e2e.yaml keeps Envoy's default (http_reject_path_with_fragment): CRS 920100-8
+        # and 920610-2 expect the 400 Apache gives.
         status, _, _ = self.ids_for("GET", "/#fragment", {"Host": "localhost"})
-        self.assertEqual(status, 200)
+        self.assertEqual(status, 400)
 
     def test_envoy_keeps_the_path_as_sent(self):
         # No normalisation: the traversal reaches the engine as sent (930100/930110 match).

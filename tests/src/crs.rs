@@ -165,7 +165,7 @@ pub struct StageResult {
     pub note: Option<String>,
 }
 
-/// A way to run one raw request through Wafer: in-process engine now; `wasm` and `envoy` later.
+/// A way to run one raw request through Wafer: the in-process engine, the `.wasm` under host-test, or real Envoy.
 pub trait Backend {
     /// Target name for the summary line.
     fn name(&self) -> &str;
