@@ -97,8 +97,8 @@ impl AuditEngine {
 /// Engine settings from configuration directives.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// `SecRuleEngine` (default `DetectionOnly`, as ModSecurity's default is `Off` only for
-    /// a missing directive in the recommended file; we default to `On`: see README).
+    /// `SecRuleEngine`. Without the directive the engine is `On`: a rule set given to a
+    /// WAF is meant to be enforced (`@recommended-conf` says `On` explicitly too).
     pub engine: EngineMode,
     /// `SecRequestBodyAccess`.
     pub request_body_access: bool,
