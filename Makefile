@@ -48,10 +48,11 @@ unit: wasm
 	$(CARGO) test --workspace
 
 # ModSecurity's suites and the CRS regression suite against the engine, in-process.
-# The CRS suite again through dist/wafer.wasm under host-test (Envoy personality).
+# The CRS suite again through dist/wafer.wasm under host-test (Envoy and Nginx personalities).
 conformance: wasm
 	$(CARGO) run --release -p wafer-tests --bin conformance -- --suite all --target engine
 	$(CARGO) run --release -p wafer-tests --bin conformance -- --suite crs --target wasm
+	$(CARGO) run --release -p wafer-tests --bin conformance -- --suite crs --target wasm-nginx
 
 # Real Envoy (V8) with dist/wafer.wasm: configs, demo flows, Istio manifests.
 test-envoy: wasm
