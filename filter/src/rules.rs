@@ -122,8 +122,6 @@ pub struct Settings {
     pub argument_separator: u8,
     /// `SecRequestBodyJsonDepthLimit`.
     pub json_depth_limit: usize,
-    /// `SecUploadFileLimit`.
-    pub upload_file_limit: usize,
     /// `SecAuditEngine`.
     pub audit_engine: AuditEngine,
     /// `SecAuditLogParts`.
@@ -154,7 +152,6 @@ impl Default for Settings {
             arguments_limit: 1000,
             argument_separator: b'&',
             json_depth_limit: 512,
-            upload_file_limit: 100,
             audit_engine: AuditEngine::Off,
             audit_log_parts: "ABCFHZ".into(),
             audit_relevant_status: None,
@@ -418,7 +415,11 @@ impl Compiler<'_> {
             "secresponsebodymimetypesclear" => s.response_body_mime_types.clear(),
             "secargumentslimit" => s.arguments_limit = parse_size(d, one()?)? as usize,
             "secrequestbodyjsondepthlimit" => s.json_depth_limit = parse_size(d, one()?)? as usize,
-            "secuploadfilelimit" => s.upload_file_limit = parse_size(d, one()?)? as usize,
+            "secuploadfilelimit" => {
+                // Accepted: libmodsecurity counts files against it only when it keeps them
+                // (SecUploadKeepFiles / SecTmpSaveUploadedFiles), which a filter never does.
+                parse_size(d, one()?)?;
+            }
             "secargumentseparator" => {
                 let v = one()?;
                 let &[b] = v.as_bytes() else {

@@ -554,8 +554,7 @@ impl Transaction {
                 self.add_post_args(p.pairs);
             }
             Some("MULTIPART") => {
-                // libmodsecurity counts files against SecUploadFileLimit only when it keeps
-                // them (SecUploadKeepFiles / SecTmpSaveUploadedFiles); a filter never does.
+                // No file limit: see SecUploadFileLimit in rules.rs.
                 let limits = body::multipart::Limits { max_files: 0 };
                 let ct_raw = self.header("content-type").unwrap_or_default().to_vec();
                 let mut m = body::multipart::parse(&ct_raw, &body, &limits);
@@ -1338,6 +1337,8 @@ impl Transaction {
         }
     }
 
+    /// Scalars the transaction computes; the ones it holds as they are come from
+    /// [`Transaction::scalar_ref`], which falls back to this.
     fn scalar(&self, var: Var) -> Option<Vec<u8>> {
         let now = || {
             SystemTime::now()
@@ -1348,11 +1349,6 @@ impl Transaction {
         let flag = |b: bool| Some(num(u8::from(b)));
         let mflag = |f: fn(&Multipart) -> bool| flag(self.multipart.as_ref().is_some_and(f));
         Some(match var {
-            Var::RequestMethod => self.method.clone().into_bytes(),
-            Var::RequestProtocol => self.protocol.clone().into_bytes(),
-            Var::RequestUri => self.uri.clone(),
-            Var::RequestUriRaw => self.uri_raw.clone(),
-            Var::RequestFilename | Var::PathInfo => self.filename.clone(),
             Var::RequestBasename => {
                 let f = &self.filename;
                 let start = f
@@ -1367,7 +1363,6 @@ impl Transaction {
                 v.extend_from_slice(format!(" {}", self.protocol).as_bytes());
                 v
             }
-            Var::QueryString => self.query.clone(),
             // REQUEST_BODY holds the raw body unless a structured processor (XML,
             // MULTIPART) took it over; `ctl:forceRequestBodyVariable` forces it (as Coraza
             // does; CRS's tests expect JSON bodies in REQUEST_BODY and XML ones not).
@@ -1393,12 +1388,10 @@ impl Transaction {
                 .as_ref()
                 .map_or(0, |m| m.files.iter().map(|f| f.size).sum::<usize>())),
             Var::FullRequestLength => num(self.body.len() + self.uri_raw.len()),
-            Var::RemoteAddr => self.conn.client_addr.clone().into_bytes(),
             Var::RemotePort => num(self.conn.client_port),
             Var::ServerAddr => self.conn.server_addr.clone().into_bytes(),
             Var::ServerPort => num(self.conn.server_port),
             Var::ServerName => self.hostname().into_bytes(),
-            Var::UniqueId => self.id.clone().into_bytes(),
             Var::ReqbodyProcessor => self.reqbody_processor.clone()?.into_bytes(),
             Var::ReqbodyError | Var::ReqbodyProcessorError => {
                 return flag(self.reqbody_error.is_some())
@@ -1425,7 +1418,6 @@ impl Transaction {
             Var::MultipartInvalidPart => return mflag(|m| m.flags.invalid_part),
             Var::MultipartInvalidHeaderFolding => return mflag(|m| m.flags.invalid_header_folding),
             Var::MultipartFileLimitExceeded => return mflag(|m| m.flags.file_limit_exceeded),
-            Var::ResponseBody => self.resp_body.clone(),
             Var::ResponseStatus | Var::Status => num(self.status),
             Var::ResponseProtocol => self.resp_protocol.clone().into_bytes(),
             Var::ResponseContentType => self.resp_header("content-type")?.to_vec(),
@@ -1502,7 +1494,7 @@ impl Transaction {
                 return out.into_iter().next().map(|v| v.value.into_owned());
             }
         }
-        self.scalar(var)
+        self.scalar_ref(var).map(Cow::into_owned)
     }
 
     /// A collection by lower-case name, created on first use.
@@ -1623,6 +1615,11 @@ impl Transaction {
             }
             Ctl::Ignored => {}
         }
+    }
+
+    /// The request body parse error (`REQBODY_ERROR_MSG`), if the body processor failed.
+    pub fn request_body_error(&self) -> Option<&str> {
+        self.reqbody_error.as_deref()
     }
 
     /// Names given to `sanitiseArg` and friends, to mask in the audit record.

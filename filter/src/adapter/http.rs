@@ -298,6 +298,13 @@ impl WaferHttp {
         self.seen = 0;
         self.log_partial_request_body();
         let iv = self.tx.as_mut().and_then(Transaction::process_request_body);
+        if self
+            .tx
+            .as_ref()
+            .is_some_and(|t| t.request_body_error().is_some())
+        {
+            self.metrics.body_parse_error();
+        }
         self.after_phase(iv)
     }
 

@@ -9,7 +9,7 @@
 //! | `wafer.tx.interruptions_phase=<1-5>`          | blocks, drops and redirects, by phase     |
 //! | `wafer.tx.detection_only_interruptions_phase=<1-5>` | would-be interruptions in DetectionOnly |
 //! | `wafer.rule.matches_ruleid=<id>`              | logged rule matches, by rule id           |
-//! | `wafer.tx.body_parse_errors`                  | matches of rule 200002 (`REQBODY_ERROR`, in `@recommended-conf`) |
+//! | `wafer.tx.body_parse_errors`                  | request bodies the body processor could not parse (`REQBODY_ERROR`) |
 //!
 //! Envoy `stats_config.stats_tags` (first group is cut from the name, second is the value):
 //!
@@ -32,9 +32,6 @@ use std::collections::{BTreeMap, HashMap};
 
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::MetricType;
-
-/// The id of the rule whose matches count as body parse errors.
-const BODY_ERROR_RULE: u64 = 200002;
 
 /// Lazily defined counters.
 #[derive(Debug, Default)]
@@ -84,8 +81,10 @@ impl Metrics {
     /// A logged rule matched.
     pub(crate) fn rule_match(&self, id: u64) {
         self.inc(&format!("wafer.rule.matches_ruleid={id}"));
-        if id == BODY_ERROR_RULE {
-            self.inc("wafer.tx.body_parse_errors");
-        }
+    }
+
+    /// The request body could not be parsed (whatever rules say about it).
+    pub(crate) fn body_parse_error(&self) {
+        self.inc("wafer.tx.body_parse_errors");
     }
 }
