@@ -15,7 +15,7 @@ WASM_OPT_FEATURES := --enable-bulk-memory --enable-sign-ext \
 	--enable-multivalue --enable-reference-types
 MAX_WASM_BYTES := 3145728
 
-.PHONY: all wasm test fmt clippy unit conformance test-envoy test-crs-envoy demo clean-dist
+.PHONY: all wasm wasm-fault test fmt clippy unit conformance test-envoy test-crs-envoy demo clean-dist
 
 all: wasm
 
@@ -33,6 +33,13 @@ wasm:
 	echo "dist/wafer.wasm: $$size bytes (limit $(MAX_WASM_BYTES))"; \
 	if [ $$size -gt $(MAX_WASM_BYTES) ]; then echo "error: dist/wafer.wasm is over 3 MB" >&2; exit 1; fi
 
+# The fault-injection test build (never shipped): proves the fault policy in host-test and
+# real Envoy. Unoptimised; its own profile so it does not evict the product build.
+wasm-fault:
+	$(CARGO) build -p wafer --target $(WASM_TARGET) --profile wasm-fault --features fault-injection
+	mkdir -p dist
+	cp target/$(WASM_TARGET)/wasm-fault/wafer.wasm dist/wafer-fault.wasm
+
 # The whole default suite: what .ci/run runs.
 test: fmt clippy unit conformance test-envoy test-crs-envoy
 
@@ -42,9 +49,10 @@ fmt:
 clippy:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy -p wafer --target $(WASM_TARGET) --profile wasm -- -D warnings
+	$(CARGO) clippy -p wafer --target $(WASM_TARGET) --profile wasm-fault --features fault-injection -- -D warnings
 
 # Unit and integration tests of every crate (engine, host-test, backend, runner).
-unit: wasm
+unit: wasm wasm-fault
 	$(CARGO) test --workspace
 
 # ModSecurity's suites and the CRS regression suite against the engine, in-process.
@@ -55,7 +63,7 @@ conformance: wasm
 	$(CARGO) run --release -p wafer-tests --bin conformance -- --suite crs --target wasm-nginx
 
 # Real Envoy (V8) with dist/wafer.wasm: configs, demo flows, Istio manifests.
-test-envoy: wasm
+test-envoy: wasm wasm-fault
 	tests/envoy/run.sh
 
 # The CRS regression suite through real Envoy (V8) with dist/wafer.wasm (envoy/crs-e2e.yaml);

@@ -48,7 +48,9 @@
 //!   on the response side if the headers have not gone out, else resets the stream
 //!   (`requestDataTooLarge` / `responseDataTooLarge`).
 //! - `proxy_set_buffer_bytes` accepts prepend, replace-all and append only (`copyFrom`).
-//! - a trap fails the stream with a 503 (`failStream`, fail-closed default).
+//! - a trap fails the stream with a 503 (`failStream`); later requests follow
+//!   [`HostOptions::failure_policy`] (`FAIL_CLOSED` 503s, `FAIL_RELOAD` 503s for the backoff
+//!   then a fresh VM, `FAIL_OPEN` bypasses the filter), as measured with Envoy 1.40.
 //! - after the stream: `proxy_on_done`, `proxy_on_log`, `proxy_on_delete` (spec order).
 //! - properties encode integers as 8 bytes LE, bools as one byte (see `properties`).
 //!
@@ -69,7 +71,8 @@
 //!   and `:authority` are appended to the request map, and `:authority` is the server's
 //!   `server_name:port`, **not** the `Host` header. No `:status` in response headers.
 //! - local response from a response-body hook cannot replace sent headers: logged, stream
-//!   closed. A trap answers 500.
+//!   closed. A trap answers 500; the next request gets a fresh instance (a trapped
+//!   instance is not reused).
 //! - unsupported host functions (`proxy_get_log_level`, `proxy_done`, `proxy_close_stream`,
 //!   `proxy_continue_response`, `proxy_resolve_shared_queue`, gRPC, `proxy_get_status`,
 //!   foreign functions) trap with `NYI`.
@@ -207,6 +210,23 @@ pub enum Allocator {
     ProxyOnMemoryAllocate,
 }
 
+/// What Envoy does with a plugin's later requests once its VM trapped
+/// (`envoy.extensions.wasm.v3.PluginConfig.failure_policy`; Istio `failStrategy`).
+/// The Nginx personality ignores it: ngx_wasm_module answers the trapping request with 500
+/// and gives the next request a new instance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailurePolicy {
+    /// `FAIL_CLOSED` (Envoy's default): every later request is answered 503 without the
+    /// filter.
+    FailClosed,
+    /// `FAIL_RELOAD`: 503 until [`HostOptions::reload_backoff_ns`] has passed since the trap
+    /// (Envoy's `ReloadConfig.backoff`, 1 s by default), then a fresh VM is started with the
+    /// same configuration for the next request.
+    FailReload,
+    /// `FAIL_OPEN`: later requests go to the upstream as if the filter were not there.
+    FailOpen,
+}
+
 /// Host settings for one VM. [`HostOptions::new`] gives working defaults.
 #[derive(Clone, Debug)]
 pub struct HostOptions {
@@ -244,6 +264,10 @@ pub struct HostOptions {
     pub connection_id: u64,
     /// Wall clock at start, ns since the epoch.
     pub start_time_ns: u64,
+    /// Envoy: what happens to later requests after a trap.
+    pub failure_policy: FailurePolicy,
+    /// Envoy: the `FAIL_RELOAD` backoff (default 1 s).
+    pub reload_backoff_ns: u64,
 }
 
 impl HostOptions {
@@ -267,6 +291,8 @@ impl HostOptions {
             destination_port: 8080,
             connection_id: 7,
             start_time_ns: 1_700_000_000_000_000_000,
+            failure_policy: FailurePolicy::FailClosed,
+            reload_backoff_ns: 1_000_000_000,
         }
     }
 }
@@ -414,6 +440,10 @@ impl Plugin {
             instance,
             next_context_id: 2,
             responder: None,
+            plugin: self.clone(),
+            configuration: configuration.to_vec(),
+            failed_at: None,
+            restarts: 0,
         };
         for init in ["_initialize", "_start"] {
             if has(init) {
@@ -450,6 +480,14 @@ pub struct Vm {
     instance: Instance,
     next_context_id: u32,
     responder: Option<Responder>,
+    /// Where the VM came from, to start a fresh one after a trap.
+    plugin: Plugin,
+    /// The configuration it was started with.
+    configuration: Vec<u8>,
+    /// Monotonic time of the trap that failed the VM, if it failed.
+    failed_at: Option<u64>,
+    /// Fresh VMs started after traps.
+    restarts: u32,
 }
 
 impl Vm {
@@ -496,6 +534,78 @@ impl Vm {
             .map_err(|e| err(format!("proxy_on_tick: {e:#}"), self.logs().to_vec()))?;
         self.answer_http_calls(root);
         Ok(true)
+    }
+
+    /// Whether a trap failed the VM (until a fresh one replaces it).
+    pub fn failed(&self) -> bool {
+        self.failed_at.is_some()
+    }
+
+    /// How many times a fresh VM replaced a trapped one (`FAIL_RELOAD`, Nginx).
+    pub fn restarts(&self) -> u32 {
+        self.restarts
+    }
+
+    /// Call `proxy_on_configure` again on the running root context with `configuration`
+    /// (a configuration update delivered to the same plugin instance). Returns what the
+    /// filter answered; on `false` the filter must keep serving with what it had.
+    pub fn reconfigure(&mut self, configuration: &[u8]) -> Result<bool, Error> {
+        let root = self.store.data().root_context_id;
+        self.store.data_mut().plugin_config = configuration.to_vec();
+        self.store.data_mut().effective_context = root;
+        let r = self
+            .call(
+                "proxy_on_configure",
+                &[root as i32, configuration.len() as i32],
+            )
+            .map_err(|e| err(format!("proxy_on_configure: {e:#}"), self.logs().to_vec()))?;
+        let ok = r != Some(0);
+        if ok {
+            self.configuration = configuration.to_vec();
+        }
+        Ok(ok)
+    }
+
+    /// Marks the VM failed by a trap now (see [`FailurePolicy`]).
+    pub(crate) fn mark_failed(&mut self) {
+        if self.failed_at.is_none() {
+            self.failed_at = Some(self.store.data().clock.monotonic_ns);
+        }
+    }
+
+    /// Replaces a failed VM with a fresh one (same module, options, configuration), keeping
+    /// the logs and clocks. Returns false (and stays failed) if the fresh one fails to start.
+    pub(crate) fn restart(&mut self) -> bool {
+        let opts = self.store.data().opts.clone();
+        match self.plugin.start(opts, &self.configuration) {
+            Ok(fresh) => {
+                let old = self.store.data_mut();
+                let logs = std::mem::take(&mut old.logs);
+                let clock = old.clock;
+                self.store = fresh.store;
+                self.instance = fresh.instance;
+                let st = self.store.data_mut();
+                let started = std::mem::replace(&mut st.logs, logs);
+                st.logs.extend(started);
+                st.clock = clock;
+                st.host_log(LogLevel::Info, "started a fresh VM after a trap".into());
+                self.failed_at = None;
+                self.restarts += 1;
+                true
+            }
+            Err(e) => {
+                self.store
+                    .data_mut()
+                    .host_log(LogLevel::Critical, format!("fresh VM failed to start: {e}"));
+                false
+            }
+        }
+    }
+
+    /// Monotonic ns since the trap that failed the VM.
+    pub(crate) fn failed_for(&self) -> Option<u64> {
+        let now = self.store.data().clock.monotonic_ns;
+        self.failed_at.map(|t| now.saturating_sub(t))
     }
 
     /// Size of the VM's linear memory in bytes.

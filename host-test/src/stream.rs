@@ -327,6 +327,9 @@ impl Run<'_> {
 impl Vm {
     /// Send `req` through the filter; if it reaches the upstream, answer with `resp`.
     pub fn http(&mut self, req: &Request, resp: &Response) -> Outcome {
+        if let Some(out) = self.after_failure(req, resp) {
+            return out;
+        }
         let log_start = self.store.data().logs.len();
         let call_start = self.store.data().http_calls.len();
         let ctx = self.next_context_id;
@@ -387,7 +390,81 @@ impl Vm {
         st.effective_context = st.root_context_id;
         out.logs = st.logs.get(log_start..).unwrap_or_default().to_vec();
         out.http_calls = st.http_calls.get(call_start..).unwrap_or_default().to_vec();
+        if out.trap.is_some() {
+            self.mark_failed();
+        }
         out
+    }
+
+    /// A VM a trap failed: the host's policy for the next request ([`crate::FailurePolicy`]).
+    /// `None`: the VM is (again) fit to run the request.
+    fn after_failure(&mut self, req: &Request, resp: &Response) -> Option<Outcome> {
+        let since = self.failed_for()?;
+        let st = self.store.data();
+        let (p, policy, backoff) = (
+            st.personality,
+            st.opts.failure_policy,
+            st.opts.reload_backoff_ns,
+        );
+        let log_start = st.logs.len();
+        let mut out = Outcome::default();
+        match (p, policy) {
+            (Personality::Nginx, _) => {
+                if self.restart() {
+                    return None;
+                }
+                out.client = Some(refused(500));
+            }
+            (Personality::Envoy, crate::FailurePolicy::FailReload) if since >= backoff => {
+                if self.restart() {
+                    return None;
+                }
+                out.client = Some(refused(503));
+            }
+            (Personality::Envoy, crate::FailurePolicy::FailOpen) => {
+                let mut headers = req.headers.clone();
+                if !req
+                    .headers
+                    .iter()
+                    .any(|(k, _)| k.eq_ignore_ascii_case("host"))
+                {
+                    headers.push(("host".into(), "example.com".into()));
+                }
+                out.upstream = Some(Upstream {
+                    headers,
+                    body: req.body.concat(),
+                    trailers: req.trailers.clone(),
+                    complete: true,
+                });
+                out.client = Some(ClientResponse {
+                    status: u32::from(resp.status),
+                    headers: resp.headers.clone(),
+                    body: resp.body.concat(),
+                    trailers: resp.trailers.clone(),
+                    complete: true,
+                });
+            }
+            (Personality::Envoy, _) => out.client = Some(refused(503)),
+        }
+        let st = self.store.data_mut();
+        st.host_log(
+            LogLevel::Warn,
+            format!(
+                "plugin failed by a trap: {:?} answers without the filter",
+                policy
+            ),
+        );
+        out.logs = st.logs.get(log_start..).unwrap_or_default().to_vec();
+        Some(out)
+    }
+}
+
+/// The host's own refusal of a request (no filter involved).
+fn refused(status: u32) -> ClientResponse {
+    ClientResponse {
+        status,
+        complete: true,
+        ..Default::default()
     }
 }
 

@@ -31,6 +31,8 @@ import envoyctl as ec  # noqa: E402
 ISTIO = sorted((ROOT / "envoy" / "istio").glob("*.yaml"))
 EXTRACT = ROOT / "envoy" / "istio" / "extract.py"
 NEED_WASM = f"{ec.WAFER_WASM} not built (make wasm): real-filter test skipped"
+FAULT_WASM = ROOT / "dist" / "wafer-fault.wasm"
+NEED_FAULT_WASM = f"{FAULT_WASM} not built (make wasm-fault): fault-policy test skipped"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
@@ -426,6 +428,159 @@ class DetectionAndAuthorityTests(unittest.TestCase, Backend):
         finally:
             e.stop()
 
+
+
+def small_plugin(*rules: str) -> str:
+    """A plugin configuration with one set of these SecLang lines (fast to configure)."""
+    return json.dumps({"directives_map": {"d": ["SecRuleEngine On", "SecRequestBodyAccess On",
+                                                *rules]},
+                       "default_directives": "d"})
+
+
+BLOCK_ATTACK = 'SecRule ARGS "@contains attack" "id:10,phase:2,deny,status:403,log"'
+
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(pred, limit: float = 15) -> bool:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@unittest.skipUnless(FAULT_WASM.exists(), NEED_FAULT_WASM)
+class FaultPolicyTests(unittest.TestCase, Backend):
+    """A panic inside the filter (fault-injection build, `x-wafer-fault: <hook>`) under real
+    Envoy: the request is refused, the fault logged with its request id, and Envoy's
+    failure_policy decides what follows (see filter/src/adapter/fault.rs)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.stop()
+
+    def envoy(self, policy: str):
+        text = wafer_config_with(small_plugin(BLOCK_ATTACK))
+        self.assertIn("failure_policy: FAIL_RELOAD", text)
+        text = text.replace("failure_policy: FAIL_RELOAD", f"failure_policy: {policy}")
+        cfg = ec.WORK / f"fault-{policy}-{os.getpid()}.yaml"
+        ec.WORK.mkdir(parents=True, exist_ok=True)
+        cfg.write_text(text)
+        e = ec.start_envoy(cfg, backend_port=self.backend_port,
+                           wasm={"dist/wafer.wasm": FAULT_WASM})
+        self.addCleanup(e.stop)
+        return e
+
+    def test_fail_reload_refuses_the_faulty_request_then_serves_again(self):
+        e = self.envoy("FAIL_RELOAD")
+        self.assertEqual(request(e.listen_port, "GET", "/?q=hello")[0], 200)
+        for hook in ["request_headers", "request_body", "response_headers"]:
+            with self.subTest(hook=hook):
+                rid = f"envoy-fault-{hook}"
+                status, _, body = request(e.listen_port, "POST", "/form", b"name=alice",
+                                          {**FORM, "x-wafer-fault": hook, "x-request-id": rid})
+                self.assertEqual(status, 503)
+                self.assertNotIn(b"wafer-backend", body)
+                self.assertTrue(wait_for(lambda: f'unique_id "{rid}"' in e.log_text()))
+                line = next(l for l in e.log_text().splitlines() if f'"{rid}"' in l)
+                self.assertIn("[critical]", line)
+                self.assertIn(f"wafer: internal fault in {hook}: injected fault", line)
+                self.assertIn("fail closed", line)
+                # After the reload backoff (1 s) a fresh VM serves, with the rules.
+                self.assertTrue(wait_for(
+                    lambda: request(e.listen_port, "GET", "/?q=hello")[0] == 200, 10))
+                self.assertEqual(request(e.listen_port, "GET", "/?q=attack")[0], 403)
+
+    def test_fail_closed_refuses_everything_after_a_fault(self):
+        e = self.envoy("FAIL_CLOSED")
+        self.assertEqual(request(e.listen_port, "GET", "/?q=hello")[0], 200)
+        self.assertEqual(request(e.listen_port, "GET", "/", None,
+                                 {"x-wafer-fault": "request_headers"})[0], 503)
+        time.sleep(1.5)  # longer than FAIL_RELOAD's backoff: nothing comes back
+        for path in ["/?q=hello", "/?q=attack"]:
+            self.assertEqual(request(e.listen_port, "GET", path)[0], 503)
+
+
+@unittest.skipUnless(ec.WAFER_WASM.exists(), NEED_WASM)
+class ReloadTests(unittest.TestCase, Backend):
+    """A configuration update through Envoy's LDS (a watched file): a broken rule set is
+    rejected with the filter's one-line reason and the running rules keep serving; a good one
+    replaces them."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.stop()
+
+    def write_lds(self, plugin_json: str) -> None:
+        text = ec.render_config(wafer_config_with(plugin_json), listen_port=self.port,
+                                backend_port=self.backend_port)
+        block = text[text.index("  - name: ingress\n"):text.index("  clusters:\n")]
+        block = block.replace(
+            "  - name: ingress\n",
+            '  - "@type": type.googleapis.com/envoy.config.listener.v3.Listener\n'
+            "    name: ingress\n", 1)
+        tmp = self.lds.with_suffix(".tmp")
+        tmp.write_text("resources:\n" + block)
+        os.replace(tmp, self.lds)  # Envoy watches the file for a move into place
+
+    def lds_stat(self, e, name: str) -> int:
+        _, text = ec._admin_get(e.admin_port, "/stats?filter=listener_manager.lds")
+        m = re.search(rf"listener_manager\.lds\.{name}: (\d+)", text)
+        return int(m.group(1)) if m else 0
+
+    def test_a_broken_update_keeps_the_running_rules(self):
+        self.port = free_port()
+        ec.WORK.mkdir(parents=True, exist_ok=True)
+        self.lds = ec.WORK / f"lds-{os.getpid()}.yaml"
+        self.write_lds(small_plugin(BLOCK_ATTACK))
+        text = ec.render_config((ec.CONFIG_DIR / "wafer.yaml").read_text(),
+                                backend_port=self.backend_port)
+        clusters = text[text.index("  clusters:\n"):]
+        boot = ec.WORK / f"lds-boot-{os.getpid()}.yaml"
+        boot.write_text(
+            "admin:\n  address:\n    socket_address: { address: 127.0.0.1, port_value: 0 }\n"
+            "node: { id: wafer-reload-test, cluster: wafer }\n"
+            "dynamic_resources:\n  lds_config:\n    resource_api_version: V3\n"
+            f"    path_config_source: {{ path: {self.lds} }}\n"
+            "static_resources:\n" + clusters)
+        e = ec.start_envoy(boot, backend_port=self.backend_port)
+        self.addCleanup(e.stop)
+        port = self.port
+        self.assertEqual(request(port, "GET", "/?q=hello")[0], 200)
+        self.assertEqual(request(port, "GET", "/?q=attack")[0], 403)
+
+        self.write_lds(small_plugin(BLOCK_ATTACK, 'SecRule ARGS "@rx (" "id:20,deny"'))
+        self.assertTrue(wait_for(lambda: self.lds_stat(e, "update_rejected") >= 1),
+                        "the broken update was not rejected")
+        rejected = [l for l in e.log_text().splitlines() if "configuration rejected" in l]
+        self.assertEqual(len(rejected), 1, rejected)
+        self.assertRegex(rejected[0], r'directive set "d": d:4: @rx: invalid regular expression'
+                                      r' "\(": regex parse error: .*unclosed group$')
+        self.assertEqual(request(port, "GET", "/?q=hello")[0], 200)
+        self.assertEqual(request(port, "GET", "/?q=attack")[0], 403, "old rules in force")
+
+        successes = self.lds_stat(e, "update_success")
+        self.write_lds(small_plugin(
+            'SecRule ARGS "@contains intrusion" "id:30,phase:1,deny,status:418"'))
+        self.assertTrue(wait_for(lambda: self.lds_stat(e, "update_success") > successes))
+        # The old listener drains; new connections get the new rules.
+        self.assertTrue(wait_for(lambda: request(port, "GET", "/?q=intrusion")[0] == 418))
+        self.assertEqual(request(port, "GET", "/?q=attack")[0], 200)
 
 
 @unittest.skipUnless(ec.WAFER_WASM.exists(), NEED_WASM)

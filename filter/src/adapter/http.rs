@@ -49,6 +49,7 @@ use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action as ProxyAction, BufferType, LogLevel, MapType};
 
+use super::fault;
 use super::metrics::Metrics;
 use super::output::{level_for_severity, log, with_request_id, AUDIT_PREFIX};
 use crate::plugin_config::CompiledConfig;
@@ -124,6 +125,8 @@ pub(crate) struct WaferHttp {
     logged_matches: usize,
     /// The DetectionOnly would-be interruption has been logged.
     logged_would: bool,
+    /// Hook asked to fail by `x-wafer-fault` (feature `fault-injection` only).
+    fault_at: Option<String>,
 }
 
 impl WaferHttp {
@@ -148,7 +151,15 @@ impl WaferHttp {
             interrupted: false,
             logged_matches: 0,
             logged_would: false,
+            fault_at: None,
         }
+    }
+
+    /// Tells the fault policy which hook of this stream runs, and injects a fault there
+    /// when a test build was asked to.
+    fn enter(&self, hook: &'static str) {
+        fault::enter(hook, &self.request_id);
+        fault::inject(self.fault_at.as_deref(), hook);
     }
 
     /// Logs matches and the would-be interruption made by the last engine call, then
@@ -289,6 +300,9 @@ impl WaferHttp {
         }
         self.tx = Some(tx);
         self.metrics.transaction();
+        if cfg!(feature = "fault-injection") {
+            self.fault_at = get("x-wafer-fault").map(|v| String::from_utf8_lossy(v).into_owned());
+        }
         Some(())
     }
 
@@ -440,9 +454,11 @@ impl HttpContext for WaferHttp {
         if self.config.is_none() {
             return self.unconfigured();
         }
+        fault::enter("request_headers", "");
         if self.tx.is_some() || self.start_transaction().is_none() {
             return ProxyAction::Continue;
         }
+        self.enter("request_headers");
         let iv = self
             .tx
             .as_mut()
@@ -480,6 +496,7 @@ impl HttpContext for WaferHttp {
     }
 
     fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> ProxyAction {
+        self.enter("request_body");
         if self.interrupted {
             return ProxyAction::Pause;
         }
@@ -503,6 +520,7 @@ impl HttpContext for WaferHttp {
     }
 
     fn on_http_request_trailers(&mut self, _num_trailers: usize) -> ProxyAction {
+        self.enter("request_trailers");
         if self.interrupted {
             return ProxyAction::Pause;
         }
@@ -517,6 +535,7 @@ impl HttpContext for WaferHttp {
         _num_headers: usize,
         end_of_stream: bool,
     ) -> ProxyAction {
+        self.enter("response_headers");
         // Our own local reply, or a stream we never saw the request of.
         if self.interrupted || self.tx.is_none() || self.response != Stage::Start {
             return ProxyAction::Continue;
@@ -574,6 +593,7 @@ impl HttpContext for WaferHttp {
     }
 
     fn on_http_response_body(&mut self, body_size: usize, end_of_stream: bool) -> ProxyAction {
+        self.enter("response_body");
         if self.interrupted || self.response != Stage::Buffering {
             return ProxyAction::Continue;
         }
@@ -598,6 +618,7 @@ impl HttpContext for WaferHttp {
     }
 
     fn on_http_response_trailers(&mut self, _num_trailers: usize) -> ProxyAction {
+        self.enter("response_trailers");
         if self.interrupted || self.response != Stage::Buffering {
             return ProxyAction::Continue;
         }
@@ -608,6 +629,7 @@ impl HttpContext for WaferHttp {
     }
 
     fn on_log(&mut self) {
+        self.enter("log");
         let Some(tx) = self.tx.as_mut() else { return };
         tx.process_logging();
         // Phase 5 cannot change traffic; its matches and interruption are only logged.

@@ -38,6 +38,16 @@ fn configure(json: &[u8]) -> Result<CompiledConfig, String> {
     parsed.compile(&files).map_err(|e| e.to_string())
 }
 
+/// `text` on one line: a log line per event, whatever the error's own layout (a regex
+/// syntax error spans several lines with a caret under the bad spot).
+fn one_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn now_millis() -> Option<u128> {
     let t = hostcalls::get_current_time().ok()?;
     Some(t.duration_since(UNIX_EPOCH).ok()?.as_millis())
@@ -47,6 +57,7 @@ impl Context for WaferRoot {}
 
 impl RootContext for WaferRoot {
     fn on_configure(&mut self, _size: usize) -> bool {
+        super::fault::leave();
         let start = now_millis();
         let json = hostcalls::get_buffer(BufferType::PluginConfiguration, 0, usize::MAX)
             .ok()
@@ -75,7 +86,7 @@ impl RootContext for WaferRoot {
                 // One line; the previous configuration (if any) stays in force.
                 log(
                     LogLevel::Critical,
-                    &format!("wafer: configuration rejected: {e}"),
+                    &format!("wafer: configuration rejected: {}", one_line(&e)),
                 );
                 false
             }

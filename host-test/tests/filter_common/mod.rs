@@ -1,7 +1,8 @@
 //! Shared helpers for the `filter_*` tests: where the real filter (`dist/wafer.wasm`) comes
 //! from, and small accessors over [`Outcome`].
 //!
-//! The filter is `dist/wafer.wasm` at the workspace root (or the file named by `WAFER_WASM`).
+//! The filter is `dist/wafer.wasm` at the workspace root (or the file named by `WAFER_WASM`);
+//! the fault-injection build `dist/wafer-fault.wasm` (or `WAFER_FAULT_WASM`) likewise.
 //! When it is missing, or older than a source it is built from (`filter/src/**`,
 //! `filter/build.rs`, `filter/Cargo.toml`, `rules/**`, `Cargo.lock`), the first test that
 //! needs it runs `make wasm` once (about 75 s) and every test of the binary shares the
@@ -42,42 +43,53 @@ fn newest_mtime(path: &Path) -> Option<SystemTime> {
 /// Path of the filter, built with `make wasm` when missing or stale.
 pub fn wasm_path() -> PathBuf {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| {
-        if let Some(p) = std::env::var_os("WAFER_WASM") {
-            return PathBuf::from(p);
-        }
-        let root = workspace();
-        let wasm = root.join("dist/wafer.wasm");
-        let built = std::fs::metadata(&wasm).and_then(|m| m.modified()).ok();
-        let sources = [
-            "filter/src",
-            "filter/build.rs",
-            "filter/Cargo.toml",
-            "rules",
-            "Cargo.lock",
-        ]
-        .iter()
-        .filter_map(|s| newest_mtime(&root.join(s)))
-        .max();
-        let stale = match (built, sources) {
-            (None, _) => true,
-            (Some(b), Some(s)) => s > b,
-            (Some(_), None) => false,
-        };
-        if stale {
-            eprintln!("filter tests: building dist/wafer.wasm with `make wasm`");
-            let status = Command::new("make")
-                .arg("wasm")
-                .current_dir(&root)
-                .env_remove("RUSTFLAGS")
-                .env_remove("CARGO_ENCODED_RUSTFLAGS")
-                .status()
-                .expect("run make wasm");
-            assert!(status.success(), "make wasm failed");
-        }
-        wasm
-    })
-    .clone()
+    PATH.get_or_init(|| built("dist/wafer.wasm", "wasm", "WAFER_WASM"))
+        .clone()
+}
+
+/// Path of the fault-injection test build (`make wasm-fault`), built when missing or stale.
+pub fn fault_wasm_path() -> PathBuf {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| built("dist/wafer-fault.wasm", "wasm-fault", "WAFER_FAULT_WASM"))
+        .clone()
+}
+
+/// `file` (workspace-relative), rebuilt with `make <target>` when missing or older than a
+/// source; the environment variable `env` names a file to use as is instead.
+fn built(file: &str, target: &str, env: &str) -> PathBuf {
+    if let Some(p) = std::env::var_os(env) {
+        return PathBuf::from(p);
+    }
+    let root = workspace();
+    let wasm = root.join(file);
+    let built = std::fs::metadata(&wasm).and_then(|m| m.modified()).ok();
+    let sources = [
+        "filter/src",
+        "filter/build.rs",
+        "filter/Cargo.toml",
+        "rules",
+        "Cargo.lock",
+    ]
+    .iter()
+    .filter_map(|s| newest_mtime(&root.join(s)))
+    .max();
+    let stale = match (built, sources) {
+        (None, _) => true,
+        (Some(b), Some(s)) => s > b,
+        (Some(_), None) => false,
+    };
+    if stale {
+        eprintln!("filter tests: building {file} with `make {target}`");
+        let status = Command::new("make")
+            .arg(target)
+            .current_dir(&root)
+            .env_remove("RUSTFLAGS")
+            .env_remove("CARGO_ENCODED_RUSTFLAGS")
+            .status()
+            .expect("run make");
+        assert!(status.success(), "make {target} failed");
+    }
+    wasm
 }
 
 /// The compiled filter with fresh shared state (metrics) for this test.
