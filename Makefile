@@ -15,7 +15,7 @@ WASM_OPT_FEATURES := --enable-bulk-memory --enable-sign-ext \
 	--enable-multivalue --enable-reference-types
 MAX_WASM_BYTES := 3145728
 
-.PHONY: all wasm wasm-fault test fmt clippy unit conformance test-envoy test-crs-envoy demo clean-dist
+.PHONY: all wasm wasm-fault soak test fmt clippy unit conformance test-envoy test-crs-envoy demo clean-dist
 
 all: wasm
 
@@ -41,7 +41,7 @@ wasm-fault:
 	cp target/$(WASM_TARGET)/wasm-fault/wafer.wasm dist/wafer-fault.wasm
 
 # The whole default suite: what .ci/run runs.
-test: fmt clippy unit conformance test-envoy test-crs-envoy
+test: fmt clippy unit conformance soak test-envoy test-crs-envoy
 
 fmt:
 	$(CARGO) fmt --all -- --check
@@ -61,6 +61,13 @@ conformance: wasm
 	$(CARGO) run --release -p wafer-tests --bin conformance -- --suite all --target engine
 	$(CARGO) run --release -p wafer-tests --bin conformance -- --suite crs --target wasm
 	$(CARGO) run --release -p wafer-tests --bin conformance -- --suite crs --target wasm-nginx
+
+# Soak, short version: mixed benign and attack traffic with CRS through one long-lived VM of
+# dist/wafer.wasm; results must equal a fresh VM's and linear memory must stay flat after the
+# warm-up. The long run (README) is `soak --requests 1000000`.
+soak: wasm
+	$(CARGO) run --release -p wafer-tests --bin soak -- --requests 3000
+	$(CARGO) run --release -p wafer-tests --bin soak -- --requests 1500 --personality nginx
 
 # Real Envoy (V8) with dist/wafer.wasm: configs, demo flows, Istio manifests.
 test-envoy: wasm wasm-fault
