@@ -5,6 +5,9 @@ with dist/wafer.wasm Wafer blocks what the demo promises. No process survives a 
 Run: tests/envoy/run.sh (builds wafer-backend, creates .venv, then runs this file).
 Tests that need the real filter skip, saying so, when dist/wafer.wasm is not built
 (`make wasm`); the rest always run, using a hand-assembled empty proxy-wasm module.
+With dist/wafer-fault.wasm (`make wasm-fault`) the fault policy is checked under
+FAIL_RELOAD and FAIL_CLOSED, and a broken configuration update through a file-watched LDS
+must leave the running rules in force.
 Not here: the CRS regression suite through Envoy (the runner's `envoy` target).
 """
 
