@@ -100,7 +100,9 @@ pub struct Settings {
     /// `SecRuleEngine`. Without the directive the engine is `On`: a rule set given to a
     /// WAF is meant to be enforced (`@recommended-conf` says `On` explicitly too).
     pub engine: EngineMode,
-    /// `SecRequestBodyAccess`.
+    /// `SecRequestBodyAccess`. Without the directive the body is inspected, as in
+    /// libmodsecurity 3: `Transaction::processRequestBody` only skips the body when the
+    /// property is explicitly `Off` (an unset property is neither `On` nor `Off`).
     pub request_body_access: bool,
     /// `SecResponseBodyAccess`.
     pub response_body_access: bool,
@@ -141,7 +143,7 @@ impl Default for Settings {
         // Defaults of libmodsecurity 3 where it has one.
         Settings {
             engine: EngineMode::On,
-            request_body_access: false,
+            request_body_access: true,
             response_body_access: false,
             request_body_limit: 134_217_728,
             request_body_no_files_limit: 1_048_576,
