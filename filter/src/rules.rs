@@ -112,6 +112,10 @@ pub struct Settings {
     pub request_body_no_files_limit: u64,
     /// `SecRequestBodyLimitAction`.
     pub request_body_limit_action: LimitAction,
+    /// Whether `SecRequestBodyLimitAction` was given. Only an explicit `Reject` refuses a
+    /// body over `SecRequestBodyNoFilesLimit` with 413 (ModSecurity v2); otherwise that is
+    /// a REQBODY_ERROR, as in libmodsecurity 3 where the action is unset by default.
+    pub request_body_limit_action_set: bool,
     /// `SecResponseBodyLimit` in bytes.
     pub response_body_limit: u64,
     /// `SecResponseBodyLimitAction`.
@@ -148,6 +152,7 @@ impl Default for Settings {
             request_body_limit: 134_217_728,
             request_body_no_files_limit: 1_048_576,
             request_body_limit_action: LimitAction::Reject,
+            request_body_limit_action_set: false,
             response_body_limit: 524_288,
             response_body_limit_action: LimitAction::ProcessPartial,
             response_body_mime_types: vec!["text/plain".into(), "text/html".into()],
@@ -274,6 +279,8 @@ struct Compiler<'a> {
     files: &'a FileSet,
     set: RuleSet,
     defaults: [Defaults; 6],
+    /// Phases a `SecDefaultAction` was given for.
+    default_set: [bool; 6],
     ids: HashSet<u64>,
     /// The rule whose chain is still open, and the chain links so far.
     open_chain: Option<Vec<Rule>>,
@@ -302,6 +309,7 @@ impl RuleSet {
             files,
             set: RuleSet::default(),
             defaults: Default::default(),
+            default_set: [false; 6],
             ids: HashSet::new(),
             open_chain: None,
             updates: Vec::new(),
@@ -389,6 +397,15 @@ impl Compiler<'_> {
                 if a.id.is_some() {
                     return Err(d.error("SecDefaultAction must not specify an id."));
                 }
+                // libmodsecurity 3 (seclang-parser.yy) refuses a second SecDefaultAction
+                // for a phase rather than silently replacing the first.
+                if self.default_set[phase as usize] {
+                    return Err(d.error(format!(
+                        "SecDefaultActions can only be placed once per phase and \
+                         configuration context. Phase {phase} was informed already."
+                    )));
+                }
+                self.default_set[phase as usize] = true;
                 let mut actions = a;
                 actions.log.get_or_insert(true);
                 actions.auditlog.get_or_insert(true);
@@ -406,7 +423,10 @@ impl Compiler<'_> {
                 // Accepted: bodies live in memory in a proxy filter.
                 parse_size(d, one()?)?;
             }
-            "secrequestbodylimitaction" => s.request_body_limit_action = limit_action(d, one()?)?,
+            "secrequestbodylimitaction" => {
+                s.request_body_limit_action = limit_action(d, one()?)?;
+                s.request_body_limit_action_set = true;
+            }
             "secresponsebodylimit" => s.response_body_limit = parse_size(d, one()?)?,
             "secresponsebodylimitaction" => {
                 s.response_body_limit_action = limit_action(d, one()?)?

@@ -397,6 +397,9 @@ impl Transaction {
         self.method = method.to_string();
         self.protocol = protocol.to_string();
         self.uri_raw = uri.to_vec();
+        // A `#fragment` stays only in REQUEST_URI_RAW and REQUEST_LINE (libmodsecurity 3
+        // `Transaction::processURI`); REQUEST_URI, QUERY_STRING and ARGS_GET go without it.
+        let uri = uri.split(|&b| b == b'#').next().unwrap_or_default();
         // Absolute form (`http://host/path`): REQUEST_URI is the path and query. A target
         // starting with `//` is a path, not an authority (CVE-2025-29914).
         let mut target = uri;
@@ -546,7 +549,24 @@ impl Transaction {
         let processor = self.reqbody_processor.clone();
         let body = std::mem::take(&mut self.body);
         let s = &self.rules.settings;
-        let mut files_size = 0usize;
+        // SecRequestBodyNoFilesLimit. With an explicit `SecRequestBodyLimitAction Reject`
+        // a body over it is refused before any parser runs (ModSecurity v2: 413); otherwise
+        // it is a body-processor error (libmodsecurity 3.0.13+, PR #2686, regression
+        // config-body_limits.json), for the usual rule 200002 to deny. Unlike v3 we still
+        // parse such a body, so its arguments stay inspectable when no rule checks
+        // REQBODY_ERROR (the parse is bounded by SecRequestBodyLimit). Multipart counts
+        // only what is not file content, so it is checked after parsing.
+        let reject_no_files =
+            s.request_body_limit_action_set && s.request_body_limit_action == LimitAction::Reject;
+        let no_files_limit = s.request_body_no_files_limit;
+        if reject_no_files
+            && processor.as_deref() != Some("MULTIPART")
+            && body.len() as u64 > no_files_limit
+        {
+            self.body = body;
+            return self.no_files_limit_exceeded(true);
+        }
+        let mut no_files_len = None;
         match processor.as_deref() {
             Some("URLENCODED") => {
                 let p = body::urlencoded::parse(&body, s.argument_separator);
@@ -558,7 +578,7 @@ impl Transaction {
                 let limits = body::multipart::Limits { max_files: 0 };
                 let ct_raw = self.header("content-type").unwrap_or_default().to_vec();
                 let mut m = body::multipart::parse(&ct_raw, &body, &limits);
-                files_size = m.files.iter().map(|f| f.size).sum();
+                no_files_len = Some(m.no_files_len);
                 if let Some(e) = &m.error {
                     self.reqbody_error = Some(format!("Multipart parsing error: {e}"));
                 }
@@ -588,16 +608,19 @@ impl Transaction {
         }
         self.reqbody_processor = processor;
         self.body = body;
-        let no_files = (self.body.len().saturating_sub(files_size)) as u64;
-        let limit = self.rules.settings.request_body_no_files_limit;
-        if no_files > limit && self.rules.settings.request_body_limit_action == LimitAction::Reject
-        {
-            return self.limit_intervention(
-                413,
-                2,
-                "Request body excluding files is bigger than the maximum expected.".into(),
-            );
+        if no_files_len.unwrap_or(self.body.len()) as u64 > no_files_limit {
+            return self.no_files_limit_exceeded(reject_no_files);
         }
+        None
+    }
+
+    /// A body over SecRequestBodyNoFilesLimit: a 413 when `reject`, else REQBODY_ERROR.
+    fn no_files_limit_exceeded(&mut self, reject: bool) -> Option<Intervention> {
+        let why = "Request body excluding files is bigger than the maximum expected.";
+        if reject {
+            return self.limit_intervention(413, 2, why.into());
+        }
+        self.reqbody_error = Some(why.into());
         None
     }
 

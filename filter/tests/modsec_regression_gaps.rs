@@ -64,3 +64,68 @@ fn body_is_inspected_without_sec_request_body_access() {
     );
     assert_eq!(run(&rs, "/", &[FORM], b"a=1").1, 200);
 }
+
+// config-body_limits.json 8-15: over SecRequestBodyNoFilesLimit is a REQBODY_ERROR (for
+// rule 200002 to act on), not an interruption; multipart file content does not count.
+#[test]
+fn no_files_limit_sets_reqbody_error() {
+    let conf = |limit: u32| {
+        rules(&format!(
+            "SecRequestBodyNoFilesLimit {limit}\n\
+             SecRule REQBODY_ERROR \"!@eq 0\" \"id:200002,phase:2,deny,status:400,\
+             logdata:'%{{reqbody_error_msg}}'\""
+        ))
+    };
+    let (tx, status) = run(
+        &conf(20),
+        "/",
+        &[FORM],
+        b"param1=value1&param2=value2&param3=x",
+    );
+    assert_eq!(status, 400);
+    assert_eq!(
+        tx.request_body_error(),
+        Some("Request body excluding files is bigger than the maximum expected.")
+    );
+    assert_eq!(run(&conf(60), "/", &[FORM], b"param1=value1").1, 200);
+
+    let mp = ("Content-Type", "multipart/form-data; boundary=0000");
+    let body = format!(
+        "--0000\nContent-Disposition: form-data; name=\"a\"\n\n1\n--0000\n\
+         Content-Disposition: form-data; name=\"b\"; filename=\"c.txt\"\n\n{}\n--0000--\n",
+        "2".repeat(70)
+    );
+    assert_eq!(run(&conf(80), "/", &[mp], body.as_bytes()).1, 400);
+    assert_eq!(run(&conf(120), "/", &[mp], body.as_bytes()).1, 200);
+    // An explicit `SecRequestBodyLimitAction Reject` refuses it outright (ModSecurity v2).
+    let rs = rules("SecRequestBodyNoFilesLimit 20\nSecRequestBodyLimitAction Reject");
+    assert_eq!(
+        run(&rs, "/", &[FORM], b"param1=value1&param2=value2").1,
+        413
+    );
+}
+
+// variable-REQUEST_URI.json 1-2, variable-QUERY_STRING.json 1, variable-ARGS_GET.json 5.
+#[test]
+fn fragment_is_cut_from_request_uri_and_query_string() {
+    let rs = rules(
+        "SecRule REQUEST_URI \"@contains urifrag\" \"id:1,phase:1,deny,status:403\"\n\
+         SecRule QUERY_STRING \"@contains urifrag\" \"id:2,phase:1,deny,status:403\"\n\
+         SecRule ARGS_GET:k \"!@streq v\" \"id:3,phase:1,deny,status:403\"\n\
+         SecRule REQUEST_URI_RAW \"@contains urifrag\" \"id:4,phase:1,pass,log\"",
+    );
+    let (tx, status) = run(&rs, "/a?k=v#urifrag", &[], b"");
+    assert_eq!(status, 200);
+    let ids: Vec<u64> = tx.matches().iter().map(|m| m.id).collect();
+    assert_eq!(ids, vec![4], "only REQUEST_URI_RAW keeps the fragment");
+}
+
+// config-secdefaultaction.json 5.
+#[test]
+fn second_sec_default_action_for_a_phase_is_an_error() {
+    let e = compile_error(
+        "SecDefaultAction \"phase:2,log,auditlog,pass\"\nSecDefaultAction \"phase:2,log,auditlog,deny\"",
+    );
+    assert!(e.contains("Phase 2 was informed already"), "{e}");
+    rules("SecDefaultAction \"phase:1,log,auditlog,pass\"\nSecDefaultAction \"phase:2,log,auditlog,pass\"");
+}
