@@ -916,17 +916,23 @@ impl Transaction {
     fn eval_chain(&mut self, rule: &Rule) -> bool {
         self.matched_vars.clear();
         let mut link = Some(rule);
+        let mut last = rule;
         while let Some(r) = link {
             if !self.eval_rule(r, rule) {
                 return false;
             }
+            last = r;
             link = r.chained.as_deref();
         }
-        self.record_match(rule);
+        self.record_match(rule, last);
         true
     }
 
-    fn record_match(&mut self, rule: &Rule) {
+    /// Records a match of `rule` (a chain starter); the `Matched "Operator …"` text is
+    /// that of `last`, the chain's last link, with its parameter macro-expanded, as in
+    /// libmodsecurity 3, where each link overwrites it (regression tests issue-1528.json,
+    /// issue-2296.json).
+    fn record_match(&mut self, rule: &Rule, last: &Rule) {
         let a = &rule.actions;
         if let Some(sev) = a.severity {
             if a.log != Some(false) {
@@ -966,11 +972,14 @@ impl Transaction {
             .iter()
             .map(|t| String::from_utf8_lossy(&self.expand(t, Some(rule))).into_owned())
             .collect();
-        let matched = match &rule.op {
+        let matched = match &last.op {
             Some(op) if !self.matched_var.0.is_empty() => format!(
                 "Matched \"Operator `{}' with parameter `{}' against variable `{}' (Value: `{}' )\"",
                 operators::display_name(&op.name),
-                audit::escape_field(op.param.as_bytes()),
+                audit::escape_field(&match &op.dynamic {
+                    Some(t) => Cow::Owned(self.expand(t, Some(last))),
+                    None => Cow::Borrowed(op.param.as_bytes()),
+                }),
                 self.matched_var.0,
                 audit::escape_field(&self.matched_var.1[..self.matched_var.1.len().min(200)])
             ),
@@ -1499,6 +1508,24 @@ impl Transaction {
         let var = Var::from_name(&r.var)?;
         if var == Var::Rule {
             return rule.and_then(|rule| self.rule_field(rule, r.key.as_deref()?));
+        }
+        if let (Some(re), true) = (&r.key_regex, var.is_collection()) {
+            // `%{TX:/re/}`: the first member whose name matches (see macros.rs).
+            if let Some(c) = self.colls.get(var.coll_name()) {
+                return c
+                    .iter()
+                    .find(|(k, _)| re.0.is_match(k.as_bytes()))
+                    .map(|(_, v)| v.clone());
+            }
+            let target = Target {
+                var,
+                selector: Selector::Regex(re.0.clone()),
+                count: false,
+                exclude: false,
+            };
+            let mut out = Vec::new();
+            self.values(&target, rule?, &mut out);
+            return out.into_iter().next().map(|v| v.value.into_owned());
         }
         if let Some(key) = &r.key {
             if var.is_collection() {

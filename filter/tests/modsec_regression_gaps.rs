@@ -129,3 +129,45 @@ fn second_sec_default_action_for_a_phase_is_an_error() {
     assert!(e.contains("Phase 2 was informed already"), "{e}");
     rules("SecDefaultAction \"phase:1,log,auditlog,pass\"\nSecDefaultAction \"phase:2,log,auditlog,pass\"");
 }
+
+// issue-2296.json 2, 3, 5: a macro key may be a regex; it expands to the first match.
+#[test]
+fn macros_with_a_regex_key_expand_to_the_first_match() {
+    let rs = rules(
+        "SecAction \"id:1,phase:1,pass,nolog,setvar:'TX.restricted_headers=/name1/'\"\n\
+         SecRule ARGS:/^ThIs$/ \"test\" \"id:2,phase:1,pass,log,msg:'Testing %{ARGS:/^ThIs$/}'\"\n\
+         SecRule REQUEST_HEADERS:name1 \"@within %{TX:/esTrictEd_headers/}\" \
+         \"id:3,phase:1,deny,status:437,t:none,t:lowercase\"",
+    );
+    let (tx, status) = run(&rs, "/?THIS=is+a+simple+test", &[("Name1", "/NAME1/")], b"");
+    assert_eq!(status, 437);
+    let m = tx
+        .matches()
+        .iter()
+        .find(|m| m.id == 2)
+        .expect("rule 2 matched");
+    assert_eq!(m.msg, "Testing is a simple test");
+}
+
+// issue-1528.json, issue-2296.json 5/6: the log line of a chain quotes the last link's
+// operator, with its parameter macro-expanded.
+#[test]
+fn chain_log_line_quotes_the_last_link_with_expanded_parameter() {
+    let rs = rules(
+        "SecAction \"id:1,phase:1,pass,nolog,setvar:tx.bad_value=attack\"\n\
+         SecRule ARGS:param \"@rx ^.*$\" \"id:2,phase:1,deny,chain\"\n\
+         SecRule ARGS:param \"@rx ^%{tx.bad_value}$\" \"t:none\"",
+    );
+    let (tx, status) = run(&rs, "/?param=attack", &[], b"");
+    assert_eq!(status, 403);
+    let line = &tx
+        .matches()
+        .iter()
+        .find(|m| m.id == 2)
+        .expect("matched")
+        .line;
+    assert!(
+        line.contains("Operator `Rx' with parameter `^attack$' against variable `ARGS:param'"),
+        "{line}"
+    );
+}
