@@ -875,9 +875,9 @@ impl Transaction {
             Disruptive::Drop => (Action::Drop, status.unwrap_or(403)),
             Disruptive::Redirect(t) => {
                 let url = String::from_utf8_lossy(&self.expand(t, Some(rule))).into_owned();
-                let st = status
-                    .filter(|s| matches!(s, 301 | 302 | 303 | 307))
-                    .unwrap_or(302);
+                // libmodsecurity 3 `Redirect::evaluate` keeps a status in 301..=307
+                // (regression actions.json: status:306) and uses 302 otherwise.
+                let st = status.filter(|s| (301..=307).contains(s)).unwrap_or(302);
                 (Action::Redirect(url), st)
             }
         };
@@ -1137,7 +1137,14 @@ impl Transaction {
                 continue;
             }
             let excluded = |key: &[u8], ex: &Target| -> bool {
-                ex.var == t.var
+                // libmodsecurity 3 (`Variables::contains`) matches a regex exclusion against
+                // the key alone, so `!ARGS:/re/` drops ARGS_NAMES members too (regression
+                // config-update-target-by-id.json:3); we follow it for an argument
+                // collection and its names only.
+                let var_ok = ex.var == t.var
+                    || (matches!(ex.selector, Selector::Regex(_))
+                        && ex.var.names_collection() == Some(t.var));
+                var_ok
                     && match &ex.selector {
                         Selector::All => true,
                         s => s.selects(key),

@@ -171,3 +171,69 @@ fn chain_log_line_quotes_the_last_link_with_expanded_parameter() {
         "{line}"
     );
 }
+
+// actions.json 2: `redirect` keeps a status in 301..=307 (libmodsecurity 3), else 302.
+#[test]
+fn redirect_keeps_any_3xx_status_from_301_to_307() {
+    for (status, want) in [(306, 306), (304, 304), (301, 301), (308, 302), (403, 302)] {
+        let rs = rules(&format!(
+            "SecRule ARGS \"@contains test\" \
+             \"id:1,phase:1,status:{status},redirect:'http://www.example.com'\""
+        ));
+        assert_eq!(run(&rs, "/?p=test", &[], b"").1, want, "status:{status}");
+    }
+}
+
+// config-update-target-by-id.json 3/4: `!ARGS:/re/` also drops ARGS_NAMES members whose
+// name matches (libmodsecurity 3 matches regex exclusions on the key alone).
+#[test]
+fn regex_exclusion_on_args_covers_args_names() {
+    let rs = rules(
+        "SecRuleUpdateTargetById 1 \"!ARGS:/xxx/\"\n\
+         SecRule ARGS_NAMES \"@contains yyy\" \"id:1,phase:2,deny,status:403\"",
+    );
+    assert_eq!(run(&rs, "/?xxxyyy=value", &[], b"").1, 200);
+    assert_eq!(run(&rs, "/?xxyyy=value", &[], b"").1, 403);
+    // A plain key exclusion stays on its own collection, as in libmodsecurity 3.
+    let rs = rules(
+        "SecRuleUpdateTargetById 1 \"!ARGS:xxxyyy\"\n\
+         SecRule ARGS_NAMES \"@contains yyy\" \"id:1,phase:2,deny,status:403\"",
+    );
+    assert_eq!(run(&rs, "/?xxxyyy=value", &[], b"").1, 403);
+}
+
+// action-xmlns.json 0-3: malformed `xmlns` values are configuration errors.
+#[test]
+fn malformed_xmlns_is_a_configuration_error() {
+    let rule = |x: &str| format!("SecRule REQUEST_HEADERS:User-Agent \"^(.*)$\" \"id:123,{x}\"");
+    for (x, want) in [
+        (
+            "xmlns:soap'http://schemas.xmlsoap.org/soap/envelope/'",
+            "XMLS: Bad format, missing equals sign.",
+        ),
+        (
+            "xmlns:=",
+            "XMLS: XMLNS is invalid. Expecting a name=value format.",
+        ),
+        (
+            "xmlns:soap='schemas.xmlsoap.org/soap/envelope/'",
+            "XMLS: Missing xmlns href for prefix: `schemas.xmlsoap.org/soap/envelope/'.",
+        ),
+    ] {
+        let e = compile_error(&rule(x));
+        assert!(e.contains(want), "{x}: {e}");
+    }
+    rules(&rule(
+        "xmlns:soap='http://schemas.xmlsoap.org/soap/envelope/'",
+    ));
+}
+
+// variable-WEBSERVER_ERROR_LOG.json: refused at configure time, as by libmodsecurity 3.
+#[test]
+fn webserver_error_log_is_a_configuration_error() {
+    let e = compile_error("SecRule WEBSERVER_ERROR_LOG \"@contains test\" \"id:1\"");
+    assert!(
+        e.contains("VARIABLE_WEBSERVER_ERROR_LOG is not supported"),
+        "{e}"
+    );
+}
