@@ -17,6 +17,7 @@ use crate::files::FileSet;
 use crate::macros::Template;
 use crate::operators::{self, Operator};
 use crate::seclang::{self, Directive};
+use crate::transformations::UnicodeMap;
 use crate::variables::{self, Target};
 
 /// A configuration error: where and what.
@@ -140,6 +141,8 @@ pub struct Settings {
     pub web_app_id: String,
     /// `SecServerSignature` (accepted, reported in the audit record).
     pub server_signature: Option<String>,
+    /// `SecUnicodeMapFile FILE CODEPAGE`: the map `t:urlDecodeUni` uses for `%uHHHH`.
+    pub unicode_map: Option<Arc<UnicodeMap>>,
 }
 
 impl Default for Settings {
@@ -165,6 +168,7 @@ impl Default for Settings {
             component_signatures: Vec::new(),
             web_app_id: "default".into(),
             server_signature: None,
+            unicode_map: None,
         }
     }
 }
@@ -328,6 +332,21 @@ impl RuleSet {
         }
         c.apply_updates()?;
         c.layout();
+        if let Some(map) = c.set.settings.unicode_map.clone() {
+            // Like libmodsecurity 3, the map applies to every `t:urlDecodeUni`, wherever
+            // the directive sits.
+            for rule in &mut c.set.rules {
+                let mut link = Some(rule);
+                while let Some(r) = link {
+                    for t in &mut r.actions.transforms {
+                        if t.name.eq_ignore_ascii_case("urlDecodeUni") {
+                            t.unicode_map = Some(Arc::clone(&map));
+                        }
+                    }
+                    link = r.chained.as_deref_mut();
+                }
+            }
+        }
         Ok(c.set)
     }
 
@@ -483,9 +502,38 @@ impl Compiler<'_> {
             | "seccollectiontimeout" | "sectmpdir" | "secdatadir" | "secuploaddir"
             | "secuploadkeepfiles" | "secuploadfilemode" | "secpcrematchlimit"
             | "secpcrematchlimitrecursion" | "secstatusengine" | "sectmpsaveuploadedfiles"
-            | "secxmlexternalentity" | "seccookieformat" | "secunicodemapfile"
-            | "secunicodecodepage" | "secconnengine" | "sechttpblkey" | "secgeolookupdb"
+            | "secxmlexternalentity" | "seccookieformat" | "secunicodecodepage" | "secconnengine" | "sechttpblkey" | "secgeolookupdb"
             | "secgsblookupdb" | "secsensorid" | "secargumentslimitaction" => {}
+            "secunicodemapfile" => {
+                // SecUnicodeMapFile FILE CODEPAGE; the path may contain spaces (messages
+                // as libmodsecurity 3's parser, regression issue-1941.json).
+                let (Some((cp, path)), true) = (d.args.split_last(), d.args.len() >= 2) else {
+                    return Err(d.error("SecUnicodeMapFile expects FILE CODEPAGE"));
+                };
+                let path = path.join(" ");
+                let Ok(codepage) = cp.parse::<u32>() else {
+                    return Err(d.error(format!(
+                        "Invalid input:  SecUnicodeMapFile {path} {cp} (the code page must be a number)"
+                    )));
+                };
+                let base = seclang::resolve_path(&d.file, "");
+                let files = RelativeFiles {
+                    files: self.files,
+                    base: base.trim_end_matches('/'),
+                };
+                let Some(text) = operators::DataFiles::read(&files, &path) else {
+                    return Err(d.error(format!(
+                        "Failed to locate the unicode map file from: {path}"
+                    )));
+                };
+                let map = UnicodeMap::parse(&String::from_utf8_lossy(&text), codepage)
+                    .ok_or_else(|| {
+                        d.error(format!(
+                            "SecUnicodeMapFile: code page {codepage} has no mapping in {path}"
+                        ))
+                    })?;
+                self.set.settings.unicode_map = Some(Arc::new(map));
+            }
             "secruleremovebyid" => {
                 let ids = actions::ctl::parse_id_ranges(&d.args.join(" "))
                     .map_err(|e| d.error(format!("SecRuleRemoveById: {e}")))?;

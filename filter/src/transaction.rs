@@ -170,7 +170,7 @@ impl TransformCache {
         let apply = || {
             let mut cur: Option<Vec<u8>> = None;
             for t in transforms {
-                if let Some(next) = (t.func)(cur.as_deref().unwrap_or(raw)) {
+                if let Some(next) = t.apply(cur.as_deref().unwrap_or(raw)) {
                     cur = Some(next);
                 }
             }
@@ -1066,7 +1066,7 @@ impl Transaction {
                             break;
                         }
                         let input = cur.as_deref().unwrap_or(raw);
-                        if let Some(next) = (t.func)(input) {
+                        if let Some(next) = t.apply(input) {
                             out.reset();
                             if compiled.matches(&next, &mut out) != op.negated {
                                 hit = Some(next.clone());

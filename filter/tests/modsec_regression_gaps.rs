@@ -237,3 +237,37 @@ fn webserver_error_log_is_a_configuration_error() {
         "{e}"
     );
 }
+
+// issue-1941.json: SecUnicodeMapFile is loaded (from the in-memory file set, relative to
+// the configuration file) and used by t:urlDecodeUni; a missing file or a non-numeric
+// code page is a configuration error.
+#[test]
+fn sec_unicode_map_file_is_loaded_and_used() {
+    let mut files = FileSet::new();
+    files.insert("conf/unicode.mapping", "1251 0434:64 043e:6f 0440:70\n");
+    let rule = "SecRule ARGS \"@contains dop\" \
+                \"phase:1,id:999,deny,t:none,t:utf8toUnicode,t:urlDecodeUni,multiMatch\"";
+    let uri = "/?p=\u{434}\u{43e}\u{440}";
+    let with_map = format!("SecUnicodeMapFile unicode.mapping 1251\n{rule}");
+    let rs = Arc::new(RuleSet::compile("conf/main.conf", &with_map, &files).expect("compiles"));
+    assert_eq!(run(&rs, uri, &[], b"").1, 403);
+    // Without the map, %u0434 is its low byte ('4'), so nothing matches.
+    assert_eq!(run(&rules(rule), uri, &[], b"").1, 200);
+
+    let err = |text: &str| match RuleSet::compile("conf/main.conf", text, &files) {
+        Ok(_) => panic!("expected an error for {text}"),
+        Err(e) => e.to_string(),
+    };
+    let e = err("SecUnicodeMapFile um dois does-not-exist.mapping 20127");
+    assert!(
+        e.contains("Failed to locate the unicode map file from: um dois does-not-exist.mapping"),
+        "{e}"
+    );
+    let e = err("SecUnicodeMapFile unicode.mapping eita");
+    assert!(
+        e.contains("Invalid input:  SecUnicodeMapFile unicode.mapping eita"),
+        "{e}"
+    );
+    let e = err("SecUnicodeMapFile unicode.mapping 20127");
+    assert!(e.contains("code page 20127"), "{e}");
+}

@@ -7,8 +7,10 @@
 
 pub mod ctl;
 
+use std::sync::Arc;
+
 use crate::macros::Template;
-use crate::transformations::{self, TransformFn};
+use crate::transformations::{self, TransformFn, UnicodeMap};
 
 pub use ctl::Ctl;
 
@@ -104,6 +106,19 @@ pub struct Transform {
     pub name: String,
     /// The function.
     pub func: TransformFn,
+    /// For `urlDecodeUni`, the `SecUnicodeMapFile` map (set by the rule compiler).
+    pub unicode_map: Option<Arc<UnicodeMap>>,
+}
+
+impl Transform {
+    /// Applies the transformation: `None` when the value is unchanged.
+    #[inline]
+    pub fn apply(&self, input: &[u8]) -> Option<Vec<u8>> {
+        match &self.unicode_map {
+            Some(map) => transformations::url_decode_uni_mapped(input, Some(map)),
+            None => (self.func)(input),
+        }
+    }
 }
 
 /// Everything a rule's action list says.
@@ -338,7 +353,11 @@ impl Actions {
                 } else {
                     let func = transformations::lookup(&v)
                         .ok_or_else(|| format!("unknown transformation `{v}`"))?;
-                    self.transforms.push(Transform { name: v, func });
+                    self.transforms.push(Transform {
+                        name: v,
+                        func,
+                        unicode_map: None,
+                    });
                 }
             }
             "capture" => self.capture = true,
