@@ -502,8 +502,9 @@ impl Compiler<'_> {
             | "seccollectiontimeout" | "sectmpdir" | "secdatadir" | "secuploaddir"
             | "secuploadkeepfiles" | "secuploadfilemode" | "secpcrematchlimit"
             | "secpcrematchlimitrecursion" | "secstatusengine" | "sectmpsaveuploadedfiles"
-            | "secxmlexternalentity" | "seccookieformat" | "secunicodecodepage" | "secconnengine" | "sechttpblkey" | "secgeolookupdb"
-            | "secgsblookupdb" | "secsensorid" | "secargumentslimitaction" => {}
+            | "secxmlexternalentity" | "seccookieformat" | "secunicodecodepage"
+            | "secconnengine" | "sechttpblkey" | "secgeolookupdb" | "secgsblookupdb"
+            | "secsensorid" | "secargumentslimitaction" => {}
             "secunicodemapfile" => {
                 // SecUnicodeMapFile FILE CODEPAGE; the path may contain spaces (messages
                 // as libmodsecurity 3's parser, regression issue-1941.json).
