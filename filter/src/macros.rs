@@ -1,6 +1,11 @@
 //! Macro expansion: `%{tx.anomaly_score}`, `%{MATCHED_VAR}`, `%{rule.id}` in action
 //! arguments and operator parameters. Templates are parsed once at configure time; the
 //! transaction resolves the references.
+//!
+//! A key may be a regular expression, `%{TX:/^foo_/}` or `%{ARGS:/^id$/}`: it expands to
+//! the first member whose name matches, as libmodsecurity 3's `RunTimeString::evaluate`
+//! takes the first value the variable resolves to (regression test `issue-2296.json`).
+//! Not here: resolving references (the transaction owns the collections).
 
 /// A reference inside `%{…}`: a variable name and an optional key (`tx.foo` → `TX`, `foo`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -9,6 +14,35 @@ pub struct MacroRef {
     pub var: String,
     /// Key after `.` or `:`, lower-cased (collection keys are case-insensitive).
     pub key: Option<String>,
+    /// The key as a regular expression when written `/…/` (then [`MacroRef::key`] holds
+    /// the text, lower-cased, for display only).
+    pub key_regex: Option<KeyRegex>,
+}
+
+/// A macro key written as `/regex/`, compiled once as variable key regexes are: bytes,
+/// case-insensitive (keys are case-insensitive), Unicode off.
+#[derive(Debug, Clone)]
+pub struct KeyRegex(pub regex::bytes::Regex);
+
+impl PartialEq for KeyRegex {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.as_str() == other.0.as_str()
+    }
+}
+
+impl Eq for KeyRegex {}
+
+impl KeyRegex {
+    /// `Some` when `key` is `/pattern/` and the pattern compiles.
+    fn parse(key: &str) -> Option<KeyRegex> {
+        let pat = key.strip_prefix('/')?.strip_suffix('/')?;
+        regex::bytes::RegexBuilder::new(pat)
+            .case_insensitive(true)
+            .unicode(false)
+            .build()
+            .ok()
+            .map(KeyRegex)
+    }
 }
 
 /// A piece of a template.
@@ -39,13 +73,14 @@ impl Template {
                 parts.push(Part::Lit(rest[..start].to_string()));
             }
             let inner = &rest[start + 2..start + 2 + len];
-            let (var, key) = match inner.find(['.', ':']) {
-                Some(p) => (&inner[..p], Some(inner[p + 1..].to_ascii_lowercase())),
+            let (var, raw_key) = match inner.find(['.', ':']) {
+                Some(p) => (&inner[..p], Some(&inner[p + 1..])),
                 None => (inner, None),
             };
             parts.push(Part::Ref(MacroRef {
                 var: var.trim().to_ascii_uppercase(),
-                key,
+                key: raw_key.map(str::to_ascii_lowercase),
+                key_regex: raw_key.and_then(KeyRegex::parse),
             }));
             rest = &rest[start + 2 + len + 1..];
         }
@@ -103,5 +138,18 @@ mod tests {
         });
         assert_eq!(out, b"score 5 in ARGS:a!");
         assert!(!Template::parse("plain %{ text").has_macros());
+    }
+
+    #[test]
+    fn regex_keys_keep_their_case_and_match_case_insensitively() {
+        let t = Template::parse(r"%{TX:/^Head_\S/}");
+        let Some(Part::Ref(r)) = t.parts.first() else {
+            panic!("a reference");
+        };
+        let re = &r.key_regex.as_ref().expect("a key regex").0;
+        assert!(re.is_match(b"HEAD_x"));
+        assert!(!re.is_match(b"head_ "), "\\S must not become \\s");
+        let t = Template::parse("%{tx.plain}");
+        assert!(matches!(t.parts.first(), Some(Part::Ref(r)) if r.key_regex.is_none()));
     }
 }

@@ -17,6 +17,7 @@ use crate::files::FileSet;
 use crate::macros::Template;
 use crate::operators::{self, Operator};
 use crate::seclang::{self, Directive};
+use crate::transformations::UnicodeMap;
 use crate::variables::{self, Target};
 
 /// A configuration error: where and what.
@@ -100,7 +101,9 @@ pub struct Settings {
     /// `SecRuleEngine`. Without the directive the engine is `On`: a rule set given to a
     /// WAF is meant to be enforced (`@recommended-conf` says `On` explicitly too).
     pub engine: EngineMode,
-    /// `SecRequestBodyAccess`.
+    /// `SecRequestBodyAccess`. Without the directive the body is inspected, as in
+    /// libmodsecurity 3: `Transaction::processRequestBody` only skips the body when the
+    /// property is explicitly `Off` (an unset property is neither `On` nor `Off`).
     pub request_body_access: bool,
     /// `SecResponseBodyAccess`.
     pub response_body_access: bool,
@@ -110,6 +113,10 @@ pub struct Settings {
     pub request_body_no_files_limit: u64,
     /// `SecRequestBodyLimitAction`.
     pub request_body_limit_action: LimitAction,
+    /// Whether `SecRequestBodyLimitAction` was given. Only an explicit `Reject` refuses a
+    /// body over `SecRequestBodyNoFilesLimit` with 413 (ModSecurity v2); otherwise that is
+    /// a REQBODY_ERROR, as in libmodsecurity 3 where the action is unset by default.
+    pub request_body_limit_action_set: bool,
     /// `SecResponseBodyLimit` in bytes.
     pub response_body_limit: u64,
     /// `SecResponseBodyLimitAction`.
@@ -134,6 +141,8 @@ pub struct Settings {
     pub web_app_id: String,
     /// `SecServerSignature` (accepted, reported in the audit record).
     pub server_signature: Option<String>,
+    /// `SecUnicodeMapFile FILE CODEPAGE`: the map `t:urlDecodeUni` uses for `%uHHHH`.
+    pub unicode_map: Option<Arc<UnicodeMap>>,
 }
 
 impl Default for Settings {
@@ -141,11 +150,12 @@ impl Default for Settings {
         // Defaults of libmodsecurity 3 where it has one.
         Settings {
             engine: EngineMode::On,
-            request_body_access: false,
+            request_body_access: true,
             response_body_access: false,
             request_body_limit: 134_217_728,
             request_body_no_files_limit: 1_048_576,
             request_body_limit_action: LimitAction::Reject,
+            request_body_limit_action_set: false,
             response_body_limit: 524_288,
             response_body_limit_action: LimitAction::ProcessPartial,
             response_body_mime_types: vec!["text/plain".into(), "text/html".into()],
@@ -158,6 +168,7 @@ impl Default for Settings {
             component_signatures: Vec::new(),
             web_app_id: "default".into(),
             server_signature: None,
+            unicode_map: None,
         }
     }
 }
@@ -272,6 +283,8 @@ struct Compiler<'a> {
     files: &'a FileSet,
     set: RuleSet,
     defaults: [Defaults; 6],
+    /// Phases a `SecDefaultAction` was given for.
+    default_set: [bool; 6],
     ids: HashSet<u64>,
     /// The rule whose chain is still open, and the chain links so far.
     open_chain: Option<Vec<Rule>>,
@@ -300,6 +313,7 @@ impl RuleSet {
             files,
             set: RuleSet::default(),
             defaults: Default::default(),
+            default_set: [false; 6],
             ids: HashSet::new(),
             open_chain: None,
             updates: Vec::new(),
@@ -318,6 +332,21 @@ impl RuleSet {
         }
         c.apply_updates()?;
         c.layout();
+        if let Some(map) = c.set.settings.unicode_map.clone() {
+            // Like libmodsecurity 3, the map applies to every `t:urlDecodeUni`, wherever
+            // the directive sits.
+            for rule in &mut c.set.rules {
+                let mut link = Some(rule);
+                while let Some(r) = link {
+                    for t in &mut r.actions.transforms {
+                        if t.name.eq_ignore_ascii_case("urlDecodeUni") {
+                            t.unicode_map = Some(Arc::clone(&map));
+                        }
+                    }
+                    link = r.chained.as_deref_mut();
+                }
+            }
+        }
         Ok(c.set)
     }
 
@@ -387,6 +416,15 @@ impl Compiler<'_> {
                 if a.id.is_some() {
                     return Err(d.error("SecDefaultAction must not specify an id."));
                 }
+                // libmodsecurity 3 (seclang-parser.yy) refuses a second SecDefaultAction
+                // for a phase rather than silently replacing the first.
+                if self.default_set[phase as usize] {
+                    return Err(d.error(format!(
+                        "SecDefaultActions can only be placed once per phase and \
+                         configuration context. Phase {phase} was informed already."
+                    )));
+                }
+                self.default_set[phase as usize] = true;
                 let mut actions = a;
                 actions.log.get_or_insert(true);
                 actions.auditlog.get_or_insert(true);
@@ -404,7 +442,10 @@ impl Compiler<'_> {
                 // Accepted: bodies live in memory in a proxy filter.
                 parse_size(d, one()?)?;
             }
-            "secrequestbodylimitaction" => s.request_body_limit_action = limit_action(d, one()?)?,
+            "secrequestbodylimitaction" => {
+                s.request_body_limit_action = limit_action(d, one()?)?;
+                s.request_body_limit_action_set = true;
+            }
             "secresponsebodylimit" => s.response_body_limit = parse_size(d, one()?)?,
             "secresponsebodylimitaction" => {
                 s.response_body_limit_action = limit_action(d, one()?)?
@@ -461,9 +502,39 @@ impl Compiler<'_> {
             | "seccollectiontimeout" | "sectmpdir" | "secdatadir" | "secuploaddir"
             | "secuploadkeepfiles" | "secuploadfilemode" | "secpcrematchlimit"
             | "secpcrematchlimitrecursion" | "secstatusengine" | "sectmpsaveuploadedfiles"
-            | "secxmlexternalentity" | "seccookieformat" | "secunicodemapfile"
-            | "secunicodecodepage" | "secconnengine" | "sechttpblkey" | "secgeolookupdb"
-            | "secgsblookupdb" | "secsensorid" | "secargumentslimitaction" => {}
+            | "secxmlexternalentity" | "seccookieformat" | "secunicodecodepage"
+            | "secconnengine" | "sechttpblkey" | "secgeolookupdb" | "secgsblookupdb"
+            | "secsensorid" | "secargumentslimitaction" => {}
+            "secunicodemapfile" => {
+                // SecUnicodeMapFile FILE CODEPAGE; the path may contain spaces (messages
+                // as libmodsecurity 3's parser, regression issue-1941.json).
+                let (Some((cp, path)), true) = (d.args.split_last(), d.args.len() >= 2) else {
+                    return Err(d.error("SecUnicodeMapFile expects FILE CODEPAGE"));
+                };
+                let path = path.join(" ");
+                let Ok(codepage) = cp.parse::<u32>() else {
+                    return Err(d.error(format!(
+                        "Invalid input:  SecUnicodeMapFile {path} {cp} (the code page must be a number)"
+                    )));
+                };
+                let base = seclang::resolve_path(&d.file, "");
+                let files = RelativeFiles {
+                    files: self.files,
+                    base: base.trim_end_matches('/'),
+                };
+                let Some(text) = operators::DataFiles::read(&files, &path) else {
+                    return Err(d.error(format!(
+                        "Failed to locate the unicode map file from: {path}"
+                    )));
+                };
+                let map = UnicodeMap::parse(&String::from_utf8_lossy(&text), codepage)
+                    .ok_or_else(|| {
+                        d.error(format!(
+                            "SecUnicodeMapFile: code page {codepage} has no mapping in {path}"
+                        ))
+                    })?;
+                self.set.settings.unicode_map = Some(Arc::new(map));
+            }
             "secruleremovebyid" => {
                 let ids = actions::ctl::parse_id_ranges(&d.args.join(" "))
                     .map_err(|e| d.error(format!("SecRuleRemoveById: {e}")))?;

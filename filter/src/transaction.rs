@@ -170,7 +170,7 @@ impl TransformCache {
         let apply = || {
             let mut cur: Option<Vec<u8>> = None;
             for t in transforms {
-                if let Some(next) = (t.func)(cur.as_deref().unwrap_or(raw)) {
+                if let Some(next) = t.apply(cur.as_deref().unwrap_or(raw)) {
                     cur = Some(next);
                 }
             }
@@ -397,6 +397,9 @@ impl Transaction {
         self.method = method.to_string();
         self.protocol = protocol.to_string();
         self.uri_raw = uri.to_vec();
+        // A `#fragment` stays only in REQUEST_URI_RAW and REQUEST_LINE (libmodsecurity 3
+        // `Transaction::processURI`); REQUEST_URI, QUERY_STRING and ARGS_GET go without it.
+        let uri = uri.split(|&b| b == b'#').next().unwrap_or_default();
         // Absolute form (`http://host/path`): REQUEST_URI is the path and query. A target
         // starting with `//` is a path, not an authority (CVE-2025-29914).
         let mut target = uri;
@@ -546,7 +549,24 @@ impl Transaction {
         let processor = self.reqbody_processor.clone();
         let body = std::mem::take(&mut self.body);
         let s = &self.rules.settings;
-        let mut files_size = 0usize;
+        // SecRequestBodyNoFilesLimit. With an explicit `SecRequestBodyLimitAction Reject`
+        // a body over it is refused before any parser runs (ModSecurity v2: 413); otherwise
+        // it is a body-processor error (libmodsecurity 3.0.13+, PR #2686, regression
+        // config-body_limits.json), for the usual rule 200002 to deny. Unlike v3 we still
+        // parse such a body, so its arguments stay inspectable when no rule checks
+        // REQBODY_ERROR (the parse is bounded by SecRequestBodyLimit). Multipart counts
+        // only what is not file content, so it is checked after parsing.
+        let reject_no_files =
+            s.request_body_limit_action_set && s.request_body_limit_action == LimitAction::Reject;
+        let no_files_limit = s.request_body_no_files_limit;
+        if reject_no_files
+            && processor.as_deref() != Some("MULTIPART")
+            && body.len() as u64 > no_files_limit
+        {
+            self.body = body;
+            return self.no_files_limit_exceeded(true);
+        }
+        let mut no_files_len = None;
         match processor.as_deref() {
             Some("URLENCODED") => {
                 let p = body::urlencoded::parse(&body, s.argument_separator);
@@ -558,7 +578,7 @@ impl Transaction {
                 let limits = body::multipart::Limits { max_files: 0 };
                 let ct_raw = self.header("content-type").unwrap_or_default().to_vec();
                 let mut m = body::multipart::parse(&ct_raw, &body, &limits);
-                files_size = m.files.iter().map(|f| f.size).sum();
+                no_files_len = Some(m.no_files_len);
                 if let Some(e) = &m.error {
                     self.reqbody_error = Some(format!("Multipart parsing error: {e}"));
                 }
@@ -588,16 +608,19 @@ impl Transaction {
         }
         self.reqbody_processor = processor;
         self.body = body;
-        let no_files = (self.body.len().saturating_sub(files_size)) as u64;
-        let limit = self.rules.settings.request_body_no_files_limit;
-        if no_files > limit && self.rules.settings.request_body_limit_action == LimitAction::Reject
-        {
-            return self.limit_intervention(
-                413,
-                2,
-                "Request body excluding files is bigger than the maximum expected.".into(),
-            );
+        if no_files_len.unwrap_or(self.body.len()) as u64 > no_files_limit {
+            return self.no_files_limit_exceeded(reject_no_files);
         }
+        None
+    }
+
+    /// A body over SecRequestBodyNoFilesLimit: a 413 when `reject`, else REQBODY_ERROR.
+    fn no_files_limit_exceeded(&mut self, reject: bool) -> Option<Intervention> {
+        let why = "Request body excluding files is bigger than the maximum expected.";
+        if reject {
+            return self.limit_intervention(413, 2, why.into());
+        }
+        self.reqbody_error = Some(why.into());
         None
     }
 
@@ -852,9 +875,9 @@ impl Transaction {
             Disruptive::Drop => (Action::Drop, status.unwrap_or(403)),
             Disruptive::Redirect(t) => {
                 let url = String::from_utf8_lossy(&self.expand(t, Some(rule))).into_owned();
-                let st = status
-                    .filter(|s| matches!(s, 301 | 302 | 303 | 307))
-                    .unwrap_or(302);
+                // libmodsecurity 3 `Redirect::evaluate` keeps a status in 301..=307
+                // (regression actions.json: status:306) and uses 302 otherwise.
+                let st = status.filter(|s| (301..=307).contains(s)).unwrap_or(302);
                 (Action::Redirect(url), st)
             }
         };
@@ -893,17 +916,23 @@ impl Transaction {
     fn eval_chain(&mut self, rule: &Rule) -> bool {
         self.matched_vars.clear();
         let mut link = Some(rule);
+        let mut last = rule;
         while let Some(r) = link {
             if !self.eval_rule(r, rule) {
                 return false;
             }
+            last = r;
             link = r.chained.as_deref();
         }
-        self.record_match(rule);
+        self.record_match(rule, last);
         true
     }
 
-    fn record_match(&mut self, rule: &Rule) {
+    /// Records a match of `rule` (a chain starter); the `Matched "Operator …"` text is
+    /// that of `last`, the chain's last link, with its parameter macro-expanded, as in
+    /// libmodsecurity 3, where each link overwrites it (regression tests issue-1528.json,
+    /// issue-2296.json).
+    fn record_match(&mut self, rule: &Rule, last: &Rule) {
         let a = &rule.actions;
         if let Some(sev) = a.severity {
             if a.log != Some(false) {
@@ -943,11 +972,14 @@ impl Transaction {
             .iter()
             .map(|t| String::from_utf8_lossy(&self.expand(t, Some(rule))).into_owned())
             .collect();
-        let matched = match &rule.op {
+        let matched = match &last.op {
             Some(op) if !self.matched_var.0.is_empty() => format!(
                 "Matched \"Operator `{}' with parameter `{}' against variable `{}' (Value: `{}' )\"",
                 operators::display_name(&op.name),
-                audit::escape_field(op.param.as_bytes()),
+                audit::escape_field(&match &op.dynamic {
+                    Some(t) => Cow::Owned(self.expand(t, Some(last))),
+                    None => Cow::Borrowed(op.param.as_bytes()),
+                }),
                 self.matched_var.0,
                 audit::escape_field(&self.matched_var.1[..self.matched_var.1.len().min(200)])
             ),
@@ -1034,7 +1066,7 @@ impl Transaction {
                             break;
                         }
                         let input = cur.as_deref().unwrap_or(raw);
-                        if let Some(next) = (t.func)(input) {
+                        if let Some(next) = t.apply(input) {
                             out.reset();
                             if compiled.matches(&next, &mut out) != op.negated {
                                 hit = Some(next.clone());
@@ -1105,7 +1137,14 @@ impl Transaction {
                 continue;
             }
             let excluded = |key: &[u8], ex: &Target| -> bool {
-                ex.var == t.var
+                // libmodsecurity 3 (`Variables::contains`) matches a regex exclusion against
+                // the key alone, so `!ARGS:/re/` drops ARGS_NAMES members too (regression
+                // config-update-target-by-id.json:3); we follow it for an argument
+                // collection and its names only.
+                let var_ok = ex.var == t.var
+                    || (matches!(ex.selector, Selector::Regex(_))
+                        && ex.var.names_collection() == Some(t.var));
+                var_ok
                     && match &ex.selector {
                         Selector::All => true,
                         s => s.selects(key),
@@ -1476,6 +1515,24 @@ impl Transaction {
         let var = Var::from_name(&r.var)?;
         if var == Var::Rule {
             return rule.and_then(|rule| self.rule_field(rule, r.key.as_deref()?));
+        }
+        if let (Some(re), true) = (&r.key_regex, var.is_collection()) {
+            // `%{TX:/re/}`: the first member whose name matches (see macros.rs).
+            if let Some(c) = self.colls.get(var.coll_name()) {
+                return c
+                    .iter()
+                    .find(|(k, _)| re.0.is_match(k.as_bytes()))
+                    .map(|(_, v)| v.clone());
+            }
+            let target = Target {
+                var,
+                selector: Selector::Regex(re.0.clone()),
+                count: false,
+                exclude: false,
+            };
+            let mut out = Vec::new();
+            self.values(&target, rule?, &mut out);
+            return out.into_iter().next().map(|v| v.value.into_owned());
         }
         if let Some(key) = &r.key {
             if var.is_collection() {

@@ -7,8 +7,10 @@
 
 pub mod ctl;
 
+use std::sync::Arc;
+
 use crate::macros::Template;
-use crate::transformations::{self, TransformFn};
+use crate::transformations::{self, TransformFn, UnicodeMap};
 
 pub use ctl::Ctl;
 
@@ -104,6 +106,19 @@ pub struct Transform {
     pub name: String,
     /// The function.
     pub func: TransformFn,
+    /// For `urlDecodeUni`, the `SecUnicodeMapFile` map (set by the rule compiler).
+    pub unicode_map: Option<Arc<UnicodeMap>>,
+}
+
+impl Transform {
+    /// Applies the transformation: `None` when the value is unchanged.
+    #[inline]
+    pub fn apply(&self, input: &[u8]) -> Option<Vec<u8>> {
+        match &self.unicode_map {
+            Some(map) => transformations::url_decode_uni_mapped(input, Some(map)),
+            None => (self.func)(input),
+        }
+    }
 }
 
 /// Everything a rule's action list says.
@@ -236,6 +251,25 @@ pub fn parse_phase(v: &str) -> Option<u8> {
     }
 }
 
+/// Validates an `xmlns:prefix=uri` value as libmodsecurity 3's `XmlNS::init` does (same
+/// messages); `https://` is accepted too.
+fn check_xmlns(v: &str) -> Result<(), String> {
+    let Some((scope, href)) = v.split_once('=') else {
+        return Err("XMLS: Bad format, missing equals sign.".into());
+    };
+    if scope.is_empty() || href.is_empty() {
+        return Err("XMLS: XMLNS is invalid. Expecting a name=value format.".into());
+    }
+    let href = match href.strip_prefix('\'') {
+        Some(inner) if href.len() > 3 => inner.strip_suffix('\'').unwrap_or(inner),
+        _ => href,
+    };
+    if !(href.starts_with("http://") || href.starts_with("https://")) {
+        return Err(format!("XMLS: Missing xmlns href for prefix: `{href}'."));
+    }
+    Ok(())
+}
+
 impl Actions {
     /// Parses an action list.
     pub fn parse(text: &str) -> Result<Actions, String> {
@@ -319,7 +353,11 @@ impl Actions {
                 } else {
                     let func = transformations::lookup(&v)
                         .ok_or_else(|| format!("unknown transformation `{v}`"))?;
-                    self.transforms.push(Transform { name: v, func });
+                    self.transforms.push(Transform {
+                        name: v,
+                        func,
+                        unicode_map: None,
+                    });
                 }
             }
             "capture" => self.capture = true,
@@ -357,8 +395,11 @@ impl Actions {
             // Accepted, with no effect here: persistent collections live outside a proxy
             // filter's request scope (documented in README), and these only configure them
             // or are informational.
-            "initcol" | "expirevar" | "setsid" | "setuid" | "setrsc" | "deprecatevar" | "xmlns"
+            "initcol" | "expirevar" | "setsid" | "setuid" | "setrsc" | "deprecatevar"
             | "append" | "prepend" | "proxy" | "pause" => {}
+            // Namespaces are not used by our XPath subset, but a malformed one is refused as
+            // libmodsecurity 3 does (`XmlNS::init`, regression action-xmlns.json).
+            "xmlns" => check_xmlns(&need(value)?)?,
             "exec" => {
                 return Err("action `exec` is not supported (no scripts in a proxy filter)".into())
             }

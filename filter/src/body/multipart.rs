@@ -132,6 +132,12 @@ pub struct Multipart {
     /// a boundary but was not ours) or 2 (a boundary matched after the first one; set even
     /// when nothing was unmatched, as v3 does).
     pub unmatched_boundary: u8,
+    /// Bytes of the body that do not belong to a file part, for
+    /// `SecRequestBodyNoFilesLimit`. Counted per byte as ModSecurity does
+    /// (`multipart_process_chunk` in v2's `msc_multipart.c`, which libmodsecurity 3.0.13
+    /// follows): a byte counts unless the part being read is a file, so the boundary line
+    /// that ends a file part does not count either.
+    pub no_files_len: usize,
 }
 
 impl Multipart {
@@ -405,6 +411,9 @@ impl Parser {
             } else {
                 pos += 1;
                 self.buf.push(c);
+                if self.mpp.as_ref().is_none_or(|m| m.kind != PartType::File) {
+                    self.out.no_files_len += 1;
+                }
             }
             if c == b'\n' || self.buf.len() == BUF_SIZE || process_buffer {
                 if !self.handle_buffer(process_buffer) {
@@ -1253,6 +1262,25 @@ mod tests {
             assert!(m.flags.header_folding && m.flags.invalid_header_folding);
             assert_eq!(m.error, None);
         }
+    }
+
+    // config-body_limits.json 14/15: bytes outside file parts, per byte, so the boundary
+    // line ending a file part does not count.
+    #[test]
+    fn no_files_len_skips_file_content() {
+        let body = format!(
+            "--0000\nContent-Disposition: form-data; name=\"a\"\n\n1\n--0000\n\
+             Content-Disposition: form-data; name=\"b\"; filename=\"c.txt\"\n\n{}\n--0000--\n",
+            "2".repeat(70)
+        );
+        let m = parse(
+            b"multipart/form-data; boundary=0000",
+            body.as_bytes(),
+            &Limits::default(),
+        );
+        assert_eq!(body.len(), 198);
+        // "--0000\n", part a (41 + 1 + 2), "--0000\n", part b headers (59 + 1).
+        assert_eq!(m.no_files_len, 7 + 44 + 7 + 60);
     }
 
     // Case 16: data after the final boundary.

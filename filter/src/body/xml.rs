@@ -11,8 +11,10 @@
 //!
 //! Supported selectors (what CRS and common rules use), anything else yields nothing:
 //! `/*` (root string value), `//@*` (every attribute value), absolute paths of element
-//! names or `*` (`/a/b`, `/a/*/c`), `//name` (all elements so named), each optionally
-//! ending in `/text()` (direct text nodes), `/@name` or `/@*` (attributes).
+//! names or `*` (`/a/b`, `/a/*/c`), paths from anywhere (`//name`, `//a/b`), steps with a
+//! `[local-name()='x']` or `[name()='x']` predicate (libmodsecurity regression
+//! `variable-XML.json`), each optionally ending in `/text()` (direct text nodes), `/@name`
+//! or `/@*` (attributes).
 //! Not here: XML schema/DTD validation (`@validateSchema`, `@validateDTD`) and namespaces
 //! in selectors (`xmlns` action): names match on the local name.
 
@@ -55,49 +57,49 @@ impl XmlDoc {
                 .flat_map(|e| e.attributes.iter().map(|(_, v)| v.clone()))
                 .collect();
         }
-        let (selected, tail) = if let Some(rest) = expr.strip_prefix("//") {
-            let (name, tail) = split_tail(rest);
-            if name.contains('/') || name.is_empty() {
+        // `//first/...`: the first step selects matching elements anywhere; `/first/...`:
+        // only the root. Later steps select children.
+        let (anywhere, rest) = match expr.strip_prefix("//") {
+            Some(rest) => (true, rest),
+            None => match expr.strip_prefix('/') {
+                Some(rest) => (false, rest),
+                None => return Vec::new(),
+            },
+        };
+        let (path, tail) = split_tail(rest);
+        let mut sel: Vec<usize> = Vec::new();
+        for (depth, step) in path.split('/').enumerate() {
+            if step.is_empty() {
                 return Vec::new();
             }
-            let sel: Vec<usize> = (0..self.elements.len())
-                .filter(|&i| name_matches(name, &self.elements[i].name))
-                .collect();
-            (sel, tail)
-        } else if let Some(rest) = expr.strip_prefix('/') {
-            let (path, tail) = split_tail(rest);
-            let mut sel: Vec<usize> = Vec::new();
-            for (depth, step) in path.split('/').enumerate() {
-                if step.is_empty() {
-                    return Vec::new();
-                }
-                sel = if depth == 0 {
-                    self.elements
-                        .first()
-                        .filter(|e| name_matches(step, &e.name))
-                        .map(|_| vec![0])
-                        .unwrap_or_default()
-                } else {
-                    let mut member = vec![false; self.elements.len()];
-                    for &i in &sel {
-                        if let Some(m) = member.get_mut(i) {
-                            *m = true;
-                        }
+            sel = if depth == 0 && anywhere {
+                (0..self.elements.len())
+                    .filter(|&i| name_matches(step, &self.elements[i].name))
+                    .collect()
+            } else if depth == 0 {
+                self.elements
+                    .first()
+                    .filter(|e| name_matches(step, &e.name))
+                    .map(|_| vec![0])
+                    .unwrap_or_default()
+            } else {
+                let mut member = vec![false; self.elements.len()];
+                for &i in &sel {
+                    if let Some(m) = member.get_mut(i) {
+                        *m = true;
                     }
-                    (0..self.elements.len())
-                        .filter(|&i| {
-                            self.elements[i]
-                                .parent
-                                .is_some_and(|p| member.get(p).copied().unwrap_or(false))
-                                && name_matches(step, &self.elements[i].name)
-                        })
-                        .collect()
-                };
-            }
-            (sel, tail)
-        } else {
-            return Vec::new();
-        };
+                }
+                (0..self.elements.len())
+                    .filter(|&i| {
+                        self.elements[i]
+                            .parent
+                            .is_some_and(|p| member.get(p).copied().unwrap_or(false))
+                            && name_matches(step, &self.elements[i].name)
+                    })
+                    .collect()
+            };
+        }
+        let selected = sel;
         let elements = selected.into_iter().filter_map(|i| self.elements.get(i));
         match tail {
             Tail::None => elements
@@ -146,8 +148,35 @@ fn split_tail(path: &str) -> (&str, Tail<'_>) {
     (path, Tail::None)
 }
 
+/// Whether a location step (`name`, `*`, optionally with a `[local-name()='x']` or
+/// `[name()='x']` predicate) selects an element named `name`. Any other predicate selects
+/// nothing.
 fn name_matches(step: &str, name: &str) -> bool {
-    step == "*" || step == name
+    let (test, predicate) = match step.split_once('[') {
+        Some((test, pred)) => (test, Some(pred)),
+        None => (step, None),
+    };
+    if !(test == "*" || test == name) {
+        return false;
+    }
+    let Some(pred) = predicate else {
+        return true;
+    };
+    let Some(pred) = pred.strip_suffix(']') else {
+        return false;
+    };
+    let Some((func, value)) = pred.split_once('=') else {
+        return false;
+    };
+    if !matches!(func.trim(), "local-name()" | "name()") {
+        return false;
+    }
+    let value = value.trim();
+    let unquoted = value
+        .strip_prefix('\'')
+        .and_then(|v| v.strip_suffix('\''))
+        .or_else(|| value.strip_prefix('"').and_then(|v| v.strip_suffix('"')));
+    unquoted == Some(name)
 }
 
 /// Parses an XML body; the error message becomes `REQBODY_ERROR_MSG` (after the
@@ -234,6 +263,27 @@ mod tests {
         assert_eq!(s(&doc.xpath("/xml/strom/@*")), vec!["1"]);
         assert!(doc.xpath("/nope").is_empty());
         assert!(doc.xpath("count(//b)").is_empty());
+    }
+
+    // variable-XML.json 0: `//a/*[local-name()='x']`.
+    #[test]
+    fn descendant_paths_and_name_predicates() {
+        let doc = parse(
+            b"<bookstore><some-tag>aaa</some-tag><other>ccc</other><some-tag>bbb</some-tag>\
+              </bookstore>",
+        )
+        .unwrap();
+        let want = vec!["aaa", "bbb"];
+        assert_eq!(
+            s(&doc.xpath("//bookstore/*[local-name()='some-tag']")),
+            want
+        );
+        assert_eq!(s(&doc.xpath("/bookstore/*[name()=\"some-tag\"]")), want);
+        assert_eq!(s(&doc.xpath("//bookstore/other")), vec!["ccc"]);
+        assert!(doc.xpath("//bookstore/*[position()=1]").is_empty());
+        assert!(doc
+            .xpath("//bookstore/*[local-name()='some-tag'")
+            .is_empty());
     }
 
     #[test]

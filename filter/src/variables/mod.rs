@@ -372,6 +372,17 @@ impl Var {
         }
     }
 
+    /// The collection of the names of this argument collection (`ARGS` → `ARGS_NAMES`,
+    /// `ARGS_GET` → `ARGS_GET_NAMES`, `ARGS_POST` → `ARGS_POST_NAMES`).
+    pub fn names_collection(self) -> Option<Var> {
+        match self {
+            Var::Args => Some(Var::ArgsNames),
+            Var::ArgsGet => Some(Var::ArgsGetNames),
+            Var::ArgsPost => Some(Var::ArgsPostNames),
+            _ => None,
+        }
+    }
+
     /// Whether the variable is a collection (takes `:key` selectors).
     pub fn is_collection(self) -> bool {
         matches!(
@@ -489,6 +500,13 @@ pub fn parse_targets(text: &str) -> Result<Vec<Target>, String> {
         }
         let name = &text[start..i];
         let var = Var::from_name(name).ok_or_else(|| format!("unknown variable `{name}`"))?;
+        if var == Var::WebserverErrorLog {
+            // Never populated behind a proxy (nor by libmodsecurity 3, whose parser refuses
+            // it with this message): a rule on it could never match.
+            return Err(
+                "Variable VARIABLE_WEBSERVER_ERROR_LOG is not supported by libModSecurity".into(),
+            );
+        }
         let mut selector = Selector::All;
         if b.get(i) == Some(&b':') || (b.get(i) == Some(&b'.') && var.is_collection()) {
             i += 1;
@@ -581,6 +599,22 @@ fn make_selector(var: Var, key: String) -> Result<Selector, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn webserver_error_log_is_refused() {
+        let e = parse_targets("ARGS|WEBSERVER_ERROR_LOG").unwrap_err();
+        assert!(
+            e.contains("VARIABLE_WEBSERVER_ERROR_LOG is not supported"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn argument_collections_know_their_names_collection() {
+        assert_eq!(Var::Args.names_collection(), Some(Var::ArgsNames));
+        assert_eq!(Var::ArgsPost.names_collection(), Some(Var::ArgsPostNames));
+        assert_eq!(Var::ArgsNames.names_collection(), None);
+    }
 
     #[test]
     fn parses_selectors_counts_and_exclusions() {
