@@ -288,9 +288,12 @@ impl WaferHttp {
             .unwrap_or_default();
         // CONNECT has no :path; its request target is the authority.
         let uri = get(":path").unwrap_or(authority);
-        tx.set_request_line(&method, uri, &protocol());
-        // ModSecurity sees a Host header; Envoy turns it into :authority (HTTP/1 too).
-        if get("host").is_none() && !authority.is_empty() {
+        let protocol = protocol();
+        tx.set_request_line(&method, uri, &protocol);
+        if get("host").is_none()
+            && !authority.is_empty()
+            && authority_is_the_clients(&headers, &protocol)
+        {
             tx.add_request_header(b"Host", authority);
         }
         for (name, value) in &headers {
@@ -438,6 +441,17 @@ fn response_code_property() -> Option<u16> {
 }
 
 /// `request.protocol` (`HTTP/1.1`, `HTTP/2`, …), `HTTP/1.1` when the host has none.
+/// Whether `:authority` is what the client asked for, so a missing `Host` header is to be
+/// restored from it. ModSecurity sees the client's `Host`; Envoy's codec moves it into
+/// `:authority` (HTTP/1 too) and lists the pseudo-headers first. Nginx (ngx_wasm_module)
+/// keeps the client's headers and appends pseudo-headers after them, with `:authority` set
+/// to its `server_name:port`: under HTTP/1 a missing `Host` is really missing (CRS 920280
+/// must see it), while HTTP/2 and 3 carry the client's authority only in `:authority`.
+fn authority_is_the_clients(headers: &[(String, Vec<u8>)], protocol: &str) -> bool {
+    let pseudo_first = headers.first().is_some_and(|(k, _)| k.starts_with(':'));
+    pseudo_first || !protocol.starts_with("HTTP/1")
+}
+
 fn protocol() -> String {
     hostcalls::get_property(vec!["request", "protocol"])
         .ok()
