@@ -1,7 +1,35 @@
 //! Rough per-request timing of CRS on a few requests (criterion benches are the real ones).
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 use wafer::{FileSet, RuleSet, Transaction};
+
+/// The system allocator, counting allocations (reported per request).
+struct Counting;
+
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: forwards every call to `System` unchanged; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as ours.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
 
 fn load(dir: &str, pl: u8) -> Arc<RuleSet> {
     let mut fs = FileSet::new();
@@ -85,12 +113,15 @@ fn main() {
             .and_then(|v| v.parse().ok())
             .unwrap_or(2000);
         let m = one(&rs, uri, body);
+        let before = ALLOCS.load(Ordering::Relaxed);
+        one(&rs, uri, body);
+        let allocs = ALLOCS.load(Ordering::Relaxed) - before;
         let t = Instant::now();
         for _ in 0..n {
             one(&rs, uri, body);
         }
         println!(
-            "{name}: {:.1} µs/request ({m} matches)",
+            "{name}: {:.1} µs/request ({m} matches, {allocs} allocations)",
             t.elapsed().as_secs_f64() * 1e6 / n as f64
         );
     }

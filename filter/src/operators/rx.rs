@@ -138,12 +138,16 @@ impl Operator for Rx {
             out.matched = caps.get(0).map(|m| m.as_bytes().to_vec());
             return true;
         }
+        if !out.want_captures {
+            // Nothing reads where it matched: `is_match` may stop at the first match state
+            // and skips the reverse search for the match start. `matched` stays `None`
+            // (the engine's log line shows the whole matched value in any case).
+            return self.re.is_match(input);
+        }
         let Some(m) = self.re.find(input) else {
             return false;
         };
-        if out.want_captures {
-            out.captures.push(m.as_bytes().to_vec());
-        }
+        out.captures.push(m.as_bytes().to_vec());
         out.matched = Some(m.as_bytes().to_vec());
         true
     }
