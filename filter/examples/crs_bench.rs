@@ -42,13 +42,13 @@ fn load(dir: &str, pl: u8) -> Arc<RuleSet> {
         fs.insert(format!("crs/rules/{n}"), std::fs::read(e.path()).unwrap());
     }
     let text = format!(
-        "SecRuleEngine On\nSecRequestBodyAccess On\nSecAction \"id:900000,phase:1,pass,nolog,setvar:tx.blocking_paranoia_level={pl}\"\nInclude crs/crs-setup.conf\nInclude crs/rules/*.conf\n"
+        "SecRuleEngine On\nSecRequestBodyAccess On\nSecAction \"id:900000,phase:1,pass,nolog,setvar:tx.blocking_paranoia_level={pl}\"\nSecRule REQUEST_HEADERS:Content-Type \"@rx ^application/json\" \"id:200001,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=JSON\"\nInclude crs/crs-setup.conf\nInclude crs/rules/*.conf\n"
     );
     Arc::new(RuleSet::compile("main", &text, &fs).unwrap())
 }
 
 #[inline(never)]
-fn one(rs: &Arc<RuleSet>, uri: &str, body: &[u8]) -> usize {
+fn one(rs: &Arc<RuleSet>, uri: &str, ctype: &str, body: &[u8]) -> usize {
     let mut tx = Transaction::new(rs.clone(), "x");
     tx.set_request_line(
         if body.is_empty() { "GET" } else { "POST" },
@@ -62,7 +62,7 @@ fn one(rs: &Arc<RuleSet>, uri: &str, body: &[u8]) -> usize {
     );
     tx.add_request_header(b"Accept", b"text/html,application/xhtml+xml");
     if !body.is_empty() {
-        tx.add_request_header(b"Content-Type", b"application/x-www-form-urlencoded");
+        tx.add_request_header(b"Content-Type", ctype.as_bytes());
         tx.add_request_header(b"Content-Length", body.len().to_string().as_bytes());
     }
     tx.process_request_headers();
@@ -96,14 +96,22 @@ fn main() {
         .map(|i| format!("field{i}=value+number+{i}&"))
         .collect::<String>()
         .into_bytes();
-    for (name, uri, body) in [
+    // The ~21 KB benign JSON document of the criterion benches (issue 7).
+    let json = std::fs::read(
+        std::env::var("JSON_BODY").unwrap_or_else(|_| "bench/requests/post-json-20k.body".into()),
+    )
+    .unwrap_or_default();
+    const FORM: &str = "application/x-www-form-urlencoded";
+    for (name, uri, ctype, body) in [
         (
             "GET 5 args",
             "/search?q=shoes&page=2&sort=price&color=red&size=42",
+            FORM,
             &b""[..],
         ),
-        ("POST 1KB form", "/submit", &post[..]),
-        ("GET sqli", "/?id=1%27%20or%201=1--", &b""[..]),
+        ("POST 1KB form", "/submit", FORM, &post[..]),
+        ("GET sqli", "/?id=1%27%20or%201=1--", FORM, &b""[..]),
+        ("JSON 20KB", "/api/orders", "application/json", &json[..]),
     ] {
         if std::env::var("ONLY").is_ok_and(|o| !name.starts_with(&o)) {
             continue;
@@ -112,13 +120,13 @@ fn main() {
             .ok()
             .and_then(|v| v.parse().ok())
             .unwrap_or(2000);
-        let m = one(&rs, uri, body);
+        let m = one(&rs, uri, ctype, body);
         let before = ALLOCS.load(Ordering::Relaxed);
-        one(&rs, uri, body);
+        one(&rs, uri, ctype, body);
         let allocs = ALLOCS.load(Ordering::Relaxed) - before;
         let t = Instant::now();
         for _ in 0..n {
-            one(&rs, uri, body);
+            one(&rs, uri, ctype, body);
         }
         println!(
             "{name}: {:.1} µs/request ({m} matches, {allocs} allocations)",
