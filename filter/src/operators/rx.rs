@@ -130,19 +130,25 @@ impl Rx {
 
 impl Operator for Rx {
     fn matches(&self, input: &[u8], out: &mut OpOutput) -> bool {
-        if out.want_captures && self.has_groups {
+        // Most values do not match: decide that first (`is_match` needs no `Captures`
+        // allocation and may stop at the first match state); only a match pays for the
+        // match position and groups. `matched` stays `None` without `capture` (the engine's
+        // log line shows the whole matched value in any case). Measured: a separate matcher
+        // built without literal prefilters saved only ~2 % more on CRS, not worth a second
+        // compiled program per regex on the wasm heap.
+        if !self.re.is_match(input) {
+            return false;
+        }
+        if !out.want_captures {
+            return true;
+        }
+        if self.has_groups {
             let Some(caps) = self.re.captures(input) else {
                 return false;
             };
             push_groups(&caps, MAX_GROUP, &mut out.captures);
             out.matched = caps.get(0).map(|m| m.as_bytes().to_vec());
             return true;
-        }
-        if !out.want_captures {
-            // Nothing reads where it matched: `is_match` may stop at the first match state
-            // and skips the reverse search for the match start. `matched` stays `None`
-            // (the engine's log line shows the whole matched value in any case).
-            return self.re.is_match(input);
         }
         let Some(m) = self.re.find(input) else {
             return false;

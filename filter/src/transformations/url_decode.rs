@@ -8,7 +8,7 @@ use super::if_changed;
 /// `t:urlDecode`: the same decoding as urlencoded arguments get
 /// ([`crate::body::urlencoded::decode_nonstrict`]).
 pub(super) fn url_decode(input: &[u8]) -> Option<Vec<u8>> {
-    if !input.iter().any(|&c| c == b'%' || c == b'+') {
+    if memchr::memchr2(b'%', b'+', input).is_none() {
         return None;
     }
     let (out, _invalid) = crate::body::urlencoded::decode_nonstrict(input);

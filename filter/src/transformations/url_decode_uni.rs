@@ -72,7 +72,7 @@ pub(super) fn url_decode_uni(input: &[u8]) -> Option<Vec<u8>> {
 ///
 /// Returns `None` when the input is unchanged.
 pub fn url_decode_uni_mapped(input: &[u8], map: Option<&UnicodeMap>) -> Option<Vec<u8>> {
-    if !input.iter().any(|&c| c == b'%' || c == b'+') {
+    if memchr::memchr2(b'%', b'+', input).is_none() {
         return None;
     }
     let len = input.len();
