@@ -178,10 +178,16 @@ fn push_lossy(out: &mut String, b: &[u8]) {
 /// Empties `v` and hands its allocation over to a vector of values with another lifetime,
 /// so one buffer serves every rule evaluation (the standard library collects in place
 /// when the element layout is unchanged, which is the case here).
+// `filter_map` (not `filter`) is the point: it changes the element type's lifetime.
+#[allow(clippy::unnecessary_filter_map)]
 fn recycle<'b>(mut v: Vec<Val<'_>>) -> Vec<Val<'b>> {
     v.clear();
     v.into_iter().filter_map(|_| None).collect()
 }
+
+/// One value a rule matched: its name's range in [`Scratch::names`], its value's range in
+/// [`Scratch::values`] and the operator's captures.
+type Hit = (Range<usize>, Range<usize>, Vec<Vec<u8>>);
 
 /// The values a rule matched, kept in reused buffers until the rule's actions run:
 /// names and values are appended to two strings and referred to by range.
@@ -189,8 +195,7 @@ fn recycle<'b>(mut v: Vec<Val<'_>>) -> Vec<Val<'b>> {
 struct Scratch {
     names: String,
     values: Vec<u8>,
-    /// (name range, value range, captures) of each hit.
-    hits: Vec<(Range<usize>, Range<usize>, Vec<Vec<u8>>)>,
+    hits: Vec<Hit>,
 }
 
 impl Scratch {
@@ -1251,8 +1256,9 @@ impl Transaction {
                      label: &'static str,
                      kind: u32| {
             let kind = kind * 2 + u32::from(names);
+            let all = matches!(t.selector, Selector::All);
             for (i, (k, v)) in list.iter().enumerate() {
-                if t.selector.selects(k) {
+                if all || t.selector.selects(k) {
                     out.push(Val {
                         name: Name::Keyed(label, Cow::Borrowed(k)),
                         value: Cow::Borrowed(if names { k } else { v }),

@@ -23,13 +23,10 @@ pub(super) fn normalise_path_win(input: &[u8]) -> Option<Vec<u8>> {
 fn normalize(input: &[u8], win: bool) -> Option<Vec<u8>> {
     // Every change starts at a separator or a dot: without one, skip the copy (most
     // argument values; checked against the full algorithm in the tests).
-    let special = if win {
-        memchr::memchr3(b'/', b'\\', b'.', input)
+    if win {
+        memchr::memchr3(b'/', b'\\', b'.', input)?;
     } else {
-        memchr::memchr2(b'/', b'.', input)
-    };
-    if special.is_none() {
-        return None;
+        memchr::memchr2(b'/', b'.', input)?;
     }
     normalize_full(input, win)
 }
