@@ -1,7 +1,35 @@
 //! Rough per-request timing of CRS on a few requests (criterion benches are the real ones).
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 use wafer::{FileSet, RuleSet, Transaction};
+
+/// The system allocator, counting allocations (reported per request).
+struct Counting;
+
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: forwards every call to `System` unchanged; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as ours.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
 
 fn load(dir: &str, pl: u8) -> Arc<RuleSet> {
     let mut fs = FileSet::new();
@@ -14,13 +42,13 @@ fn load(dir: &str, pl: u8) -> Arc<RuleSet> {
         fs.insert(format!("crs/rules/{n}"), std::fs::read(e.path()).unwrap());
     }
     let text = format!(
-        "SecRuleEngine On\nSecRequestBodyAccess On\nSecAction \"id:900000,phase:1,pass,nolog,setvar:tx.blocking_paranoia_level={pl}\"\nInclude crs/crs-setup.conf\nInclude crs/rules/*.conf\n"
+        "SecRuleEngine On\nSecRequestBodyAccess On\nSecAction \"id:900000,phase:1,pass,nolog,setvar:tx.blocking_paranoia_level={pl}\"\nSecRule REQUEST_HEADERS:Content-Type \"@rx ^application/json\" \"id:200001,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=JSON\"\nInclude crs/crs-setup.conf\nInclude crs/rules/*.conf\n"
     );
     Arc::new(RuleSet::compile("main", &text, &fs).unwrap())
 }
 
 #[inline(never)]
-fn one(rs: &Arc<RuleSet>, uri: &str, body: &[u8]) -> usize {
+fn one(rs: &Arc<RuleSet>, uri: &str, ctype: &str, body: &[u8]) -> usize {
     let mut tx = Transaction::new(rs.clone(), "x");
     tx.set_request_line(
         if body.is_empty() { "GET" } else { "POST" },
@@ -34,7 +62,7 @@ fn one(rs: &Arc<RuleSet>, uri: &str, body: &[u8]) -> usize {
     );
     tx.add_request_header(b"Accept", b"text/html,application/xhtml+xml");
     if !body.is_empty() {
-        tx.add_request_header(b"Content-Type", b"application/x-www-form-urlencoded");
+        tx.add_request_header(b"Content-Type", ctype.as_bytes());
         tx.add_request_header(b"Content-Length", body.len().to_string().as_bytes());
     }
     tx.process_request_headers();
@@ -68,14 +96,22 @@ fn main() {
         .map(|i| format!("field{i}=value+number+{i}&"))
         .collect::<String>()
         .into_bytes();
-    for (name, uri, body) in [
+    // The ~21 KB benign JSON document of the criterion benches (issue 7).
+    let json = std::fs::read(
+        std::env::var("JSON_BODY").unwrap_or_else(|_| "bench/requests/post-json-20k.body".into()),
+    )
+    .unwrap_or_default();
+    const FORM: &str = "application/x-www-form-urlencoded";
+    for (name, uri, ctype, body) in [
         (
             "GET 5 args",
             "/search?q=shoes&page=2&sort=price&color=red&size=42",
+            FORM,
             &b""[..],
         ),
-        ("POST 1KB form", "/submit", &post[..]),
-        ("GET sqli", "/?id=1%27%20or%201=1--", &b""[..]),
+        ("POST 1KB form", "/submit", FORM, &post[..]),
+        ("GET sqli", "/?id=1%27%20or%201=1--", FORM, &b""[..]),
+        ("JSON 20KB", "/api/orders", "application/json", &json[..]),
     ] {
         if std::env::var("ONLY").is_ok_and(|o| !name.starts_with(&o)) {
             continue;
@@ -84,13 +120,16 @@ fn main() {
             .ok()
             .and_then(|v| v.parse().ok())
             .unwrap_or(2000);
-        let m = one(&rs, uri, body);
+        let m = one(&rs, uri, ctype, body);
+        let before = ALLOCS.load(Ordering::Relaxed);
+        one(&rs, uri, ctype, body);
+        let allocs = ALLOCS.load(Ordering::Relaxed) - before;
         let t = Instant::now();
         for _ in 0..n {
-            one(&rs, uri, body);
+            one(&rs, uri, ctype, body);
         }
         println!(
-            "{name}: {:.1} µs/request ({m} matches)",
+            "{name}: {:.1} µs/request ({m} matches, {allocs} allocations)",
             t.elapsed().as_secs_f64() * 1e6 / n as f64
         );
     }

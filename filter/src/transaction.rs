@@ -6,7 +6,9 @@
 //! returns what the host must do. A transaction never calls the host.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::ops::Range;
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::Arc;
@@ -91,11 +93,13 @@ pub struct RuleMatch {
     pub log: bool,
     /// Whether the rule is marked `auditlog`.
     pub auditlog: bool,
-    /// The variable that matched last (`ARGS:x`) and its value.
+    /// The variable that matched last (`ARGS:x`) and its value; left empty, like `msg` and
+    /// `data`, for a match that is neither logged nor audit-logged (nothing prints it).
     pub matched_var: (String, Vec<u8>),
 }
 
 /// A variable value produced for a rule: its name and bytes, borrowed where possible.
+#[derive(Debug)]
 struct Val<'a> {
     name: Name<'a>,
     value: Cow<'a, [u8]>,
@@ -114,13 +118,14 @@ fn slot(kind: u32, i: usize) -> u32 {
 }
 
 /// A value's name, rendered (`ARGS:id`) only when a rule matches it.
+#[derive(Debug)]
 enum Name<'a> {
     /// A scalar (`REQUEST_URI`).
     Plain(&'static str),
     /// A collection member (`ARGS`, `id`).
     Keyed(&'static str, Cow<'a, [u8]>),
     /// A name built already (`MATCHED_VARS` members).
-    Owned(String),
+    Full(&'a str),
     /// A count (`&ARGS`, `&TX:foo`).
     Count(&'static str, &'a Selector),
 }
@@ -131,19 +136,111 @@ impl Name<'_> {
         match self {
             Name::Plain(_) => b"",
             Name::Keyed(_, k) => k,
-            Name::Owned(n) => n.split_once(':').map_or(&b""[..], |(_, k)| k.as_bytes()),
+            Name::Full(n) => n.split_once(':').map_or(&b""[..], |(_, k)| k.as_bytes()),
             Name::Count(..) => b"",
         }
     }
 
-    fn render(&self) -> String {
+    /// Appends the name as logs show it (`ARGS:id`, `&TX:foo`) to `out`.
+    fn render_into(&self, out: &mut String) {
         match self {
-            Name::Plain(n) => (*n).to_string(),
-            Name::Keyed(n, k) => format!("{n}:{}", String::from_utf8_lossy(k)),
-            Name::Owned(n) => n.clone(),
-            Name::Count(n, Selector::All) => format!("&{n}"),
-            Name::Count(n, sel) => format!("&{n}:{}", sel.text()),
+            Name::Plain(n) => out.push_str(n),
+            Name::Keyed(n, k) => {
+                out.push_str(n);
+                out.push(':');
+                push_lossy(out, k);
+            }
+            Name::Full(n) => out.push_str(n),
+            Name::Count(n, Selector::All) => {
+                out.push('&');
+                out.push_str(n);
+            }
+            Name::Count(n, sel) => {
+                out.push('&');
+                out.push_str(n);
+                out.push(':');
+                out.push_str(&sel.text());
+            }
         }
+    }
+}
+
+/// Appends `b` to `out` as `String::from_utf8_lossy` would render it.
+fn push_lossy(out: &mut String, b: &[u8]) {
+    for chunk in b.utf8_chunks() {
+        out.push_str(chunk.valid());
+        if !chunk.invalid().is_empty() {
+            out.push(char::REPLACEMENT_CHARACTER);
+        }
+    }
+}
+
+/// Empties `v` and hands its allocation over to a vector of values with another lifetime,
+/// so one buffer serves every rule evaluation (the standard library collects in place
+/// when the element layout is unchanged, which is the case here).
+// `filter_map` (not `filter`) is the point: it changes the element type's lifetime.
+#[allow(clippy::unnecessary_filter_map)]
+fn recycle<'b>(mut v: Vec<Val<'_>>) -> Vec<Val<'b>> {
+    v.clear();
+    v.into_iter().filter_map(|_| None).collect()
+}
+
+/// One value a rule matched: its name's range in [`Scratch::names`], its value's range in
+/// [`Scratch::values`] and the operator's captures.
+type Hit = (Range<usize>, Range<usize>, Vec<Vec<u8>>);
+
+/// The values a rule matched, kept in reused buffers until the rule's actions run:
+/// names and values are appended to two strings and referred to by range.
+#[derive(Debug, Default)]
+struct Scratch {
+    names: String,
+    values: Vec<u8>,
+    hits: Vec<Hit>,
+}
+
+impl Scratch {
+    fn clear(&mut self) {
+        self.names.clear();
+        self.values.clear();
+        self.hits.clear();
+    }
+
+    fn push(&mut self, name: &Name<'_>, value: &[u8], captures: Vec<Vec<u8>>) {
+        let n0 = self.names.len();
+        name.render_into(&mut self.names);
+        let v0 = self.values.len();
+        self.values.extend_from_slice(value);
+        self.hits
+            .push((n0..self.names.len(), v0..self.values.len(), captures));
+    }
+}
+
+/// `MATCHED_VARS` of the chain being evaluated; entries keep their buffers across rules.
+#[derive(Debug, Default)]
+struct MatchedVars {
+    items: Vec<(String, Vec<u8>)>,
+    len: usize,
+}
+
+impl MatchedVars {
+    fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    fn push(&mut self, name: &str, value: &[u8]) {
+        if let Some((n, v)) = self.items.get_mut(self.len) {
+            n.clear();
+            n.push_str(name);
+            v.clear();
+            v.extend_from_slice(value);
+        } else {
+            self.items.push((name.to_string(), value.to_vec()));
+        }
+        self.len += 1;
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &(String, Vec<u8>)> {
+        self.items.iter().take(self.len)
     }
 }
 
@@ -225,7 +322,7 @@ pub struct Transaction {
     resp_body: Vec<u8>,
     resp_seen: u64,
     // Runtime state.
-    colls: HashMap<String, BTreeMap<String, Vec<u8>>>,
+    colls: FxHashMap<String, BTreeMap<String, Vec<u8>>>,
     engine: EngineMode,
     request_body_access: bool,
     response_body_access: bool,
@@ -239,7 +336,7 @@ pub struct Transaction {
     removed_msgs: Vec<String>,
     removed_targets: Vec<(RuleSel, Target)>,
     matched_var: (String, Vec<u8>),
-    matched_vars: Vec<(String, Vec<u8>)>,
+    matched_vars: MatchedVars,
     highest_severity: u8,
     matches: Vec<RuleMatch>,
     intervention: Option<Intervention>,
@@ -250,6 +347,9 @@ pub struct Transaction {
     sanitise_seen: FxHashSet<String>,
     op_out: OpOutput,
     tcache: TransformCache,
+    /// Reused buffer for the values of the rule being evaluated (see [`recycle`]).
+    vals: Vec<Val<'static>>,
+    scratch: Scratch,
     stats: Stats,
 }
 
@@ -292,6 +392,15 @@ fn num(v: impl ToString) -> Vec<u8> {
     v.to_string().into_bytes()
 }
 
+/// `cur + d` for `setvar:x=+d`, `cur - d` for `setvar:x=-d` (saturating).
+fn add_sub(op: SetOp, cur: i64, d: i64) -> i64 {
+    if op == SetOp::Add {
+        cur.saturating_add(d)
+    } else {
+        cur.saturating_sub(d)
+    }
+}
+
 /// Parses a setvar value as ModSecurity does: a leading integer, else 0.
 fn to_int(v: &[u8]) -> i64 {
     let s = String::from_utf8_lossy(v);
@@ -307,7 +416,7 @@ impl Transaction {
     /// Starts a transaction for `rules`; `id` becomes `UNIQUE_ID`.
     pub fn new(rules: Arc<RuleSet>, id: impl Into<String>) -> Self {
         let s = &rules.settings;
-        let mut colls = HashMap::new();
+        let mut colls = FxHashMap::default();
         colls.insert("tx".to_string(), BTreeMap::new());
         Transaction {
             id: id.into(),
@@ -350,7 +459,7 @@ impl Transaction {
             removed_msgs: Vec::new(),
             removed_targets: Vec::new(),
             matched_var: (String::new(), Vec::new()),
-            matched_vars: Vec::new(),
+            matched_vars: MatchedVars::default(),
             highest_severity: 255,
             matches: Vec::new(),
             intervention: None,
@@ -361,6 +470,8 @@ impl Transaction {
             sanitise_seen: FxHashSet::default(),
             op_out: OpOutput::default(),
             tcache: TransformCache::default(),
+            vals: Vec::new(),
+            scratch: Scratch::default(),
             stats: Stats::default(),
             rules,
         }
@@ -953,7 +1064,7 @@ impl Transaction {
                 line: String::new(),
                 log,
                 auditlog,
-                matched_var: self.matched_var.clone(),
+                matched_var: (String::new(), Vec::new()),
             });
             return;
         }
@@ -1044,21 +1155,25 @@ impl Transaction {
         let a = &r.actions;
         let mut out = std::mem::take(&mut self.op_out);
         let mut cache = std::mem::take(&mut self.tcache);
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
         out.want_captures = a.capture;
         // Evaluate against borrowed values first; act on the hits afterwards, so that
-        // nothing is copied for values that do not match.
-        let mut hits: Vec<(String, Vec<u8>, Vec<Vec<u8>>)> = Vec::new();
+        // nothing is copied for values that do not match. Names and values of the hits go
+        // to reused buffers (no allocation per rule on the hot path).
         let tested = {
-            let values = self.collect(r, starter);
+            let mut values = recycle(std::mem::take(&mut self.vals));
+            self.collect(r, starter, &mut values);
             for val in &values {
                 let raw: &[u8] = &val.value;
-                let mut hit: Option<Vec<u8>> = None;
+                let mut hit: Option<Cow<'_, [u8]>> = None;
+                let transformed;
                 if a.multi_match {
                     // multiMatch: the operator runs on the value before and after each
                     // transformation that changed it (ModSecurity reference manual).
                     out.reset();
                     if compiled.matches(raw, &mut out) != op.negated {
-                        hit = Some(raw.to_vec());
+                        hit = Some(Cow::Borrowed(raw));
                     }
                     let mut cur: Option<Vec<u8>> = None;
                     for t in &a.transforms {
@@ -1069,30 +1184,34 @@ impl Transaction {
                         if let Some(next) = t.apply(input) {
                             out.reset();
                             if compiled.matches(&next, &mut out) != op.negated {
-                                hit = Some(next.clone());
+                                hit = Some(Cow::Owned(next.clone()));
                             }
                             cur = Some(next);
                         }
                     }
                 } else {
-                    let transformed = cache.get(r.tchain, &a.transforms, raw, val.slot);
+                    transformed = cache.get(r.tchain, &a.transforms, raw, val.slot);
                     let v: &[u8] = transformed.as_deref().unwrap_or(raw);
                     out.reset();
                     if compiled.matches(v, &mut out) != op.negated {
-                        hit = Some(v.to_vec());
+                        hit = Some(Cow::Borrowed(v));
                     }
                 }
                 if let Some(v) = hit {
-                    hits.push((val.name.render(), v, std::mem::take(&mut out.captures)));
+                    scratch.push(&val.name, &v, std::mem::take(&mut out.captures));
                 }
             }
-            values.len() as u32
+            let n = values.len() as u32;
+            self.vals = recycle(values);
+            n
         };
         self.stats.op_calls += tested;
         self.tcache = cache;
         self.op_out = out;
-        let matched_any = !hits.is_empty();
-        for (name, v, captures) in hits {
+        let matched_any = !scratch.hits.is_empty();
+        for (name, value, captures) in scratch.hits.drain(..) {
+            let name = scratch.names.get(name).unwrap_or_default();
+            let value = scratch.values.get(value).unwrap_or_default();
             if a.capture && !op.negated {
                 let tx = self.coll_mut("tx");
                 const DIGITS: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
@@ -1103,20 +1222,23 @@ impl Transaction {
                     tx.insert((*d).to_string(), c);
                 }
             }
-            self.matched_var = (name.clone(), v.clone());
-            self.matched_vars.push((name, v));
+            self.matched_var.0.clear();
+            self.matched_var.0.push_str(name);
+            self.matched_var.1.clear();
+            self.matched_var.1.extend_from_slice(value);
+            self.matched_vars.push(name, value);
             self.run_actions(r);
         }
+        self.scratch = scratch;
         matched_any
     }
 
     /// Collects the values of a rule's targets, minus exclusions.
-    fn collect<'a>(&'a self, r: &'a Rule, starter: &'a Rule) -> Vec<Val<'a>> {
-        let mut out = Vec::with_capacity(16);
+    fn collect<'a>(&'a self, r: &'a Rule, starter: &'a Rule, out: &mut Vec<Val<'a>>) {
         let mut runtime: Option<Vec<&Target>> = None;
         for t in &r.targets {
             let start = out.len();
-            self.values(t, starter, &mut out);
+            self.values(t, starter, out);
             if out.len() == start {
                 continue;
             }
@@ -1162,7 +1284,6 @@ impl Transaction {
                 }
             }
         }
-        out
     }
 
     fn values<'a>(&'a self, t: &'a Target, rule: &Rule, out: &mut Vec<Val<'a>>) {
@@ -1174,8 +1295,9 @@ impl Transaction {
                      label: &'static str,
                      kind: u32| {
             let kind = kind * 2 + u32::from(names);
+            let all = matches!(t.selector, Selector::All);
             for (i, (k, v)) in list.iter().enumerate() {
-                if t.selector.selects(k) {
+                if all || t.selector.selects(k) {
                     out.push(Val {
                         name: Name::Keyed(label, Cow::Borrowed(k)),
                         value: Cow::Borrowed(if names { k } else { v }),
@@ -1294,18 +1416,18 @@ impl Transaction {
                 }
             }
             Var::MatchedVars => {
-                for (n, v) in &self.matched_vars {
+                for (n, v) in self.matched_vars.iter() {
                     out.push(Val {
-                        name: Name::Owned(n.clone()),
+                        name: Name::Full(n),
                         value: Cow::Borrowed(v),
                         slot: 0,
                     });
                 }
             }
             Var::MatchedVarsNames => {
-                for (n, _) in &self.matched_vars {
+                for (n, _) in self.matched_vars.iter() {
                     out.push(Val {
-                        name: Name::Owned(n.clone()),
+                        name: Name::Full(n),
                         value: Cow::Borrowed(n.as_bytes()),
                         slot: 0,
                     });
@@ -1567,32 +1689,42 @@ impl Transaction {
         for act in &r.actions.run {
             match act {
                 RunAction::SetVar(sv) => {
-                    let key = match &sv.key_lit {
-                        Some(k) => k.clone(),
-                        None => lower(&self.expand(&sv.key, Some(r))),
+                    // Keys and values without macros are borrowed from the rule; an existing
+                    // entry is overwritten in place (no allocation on the common path).
+                    let key: Cow<'_, str> = match &sv.key_lit {
+                        Some(k) => Cow::Borrowed(k),
+                        None => Cow::Owned(lower(&self.expand(&sv.key, Some(r)))),
                     };
-                    let value = if sv.value.has_macros() {
-                        self.expand(&sv.value, Some(r))
-                    } else {
-                        sv.value.literal().into_bytes()
+                    let value: Cow<'_, [u8]> = match &sv.value_lit {
+                        Some(v) => Cow::Borrowed(v),
+                        None => Cow::Owned(self.expand(&sv.value, Some(r))),
                     };
                     let coll = self.coll_mut(&sv.collection);
                     match sv.op {
-                        SetOp::Set => {
-                            coll.insert(key, value);
-                        }
+                        SetOp::Set => match coll.get_mut(key.as_ref()) {
+                            Some(cur) => {
+                                cur.clear();
+                                cur.extend_from_slice(&value);
+                            }
+                            None => {
+                                coll.insert(key.into_owned(), value.into_owned());
+                            }
+                        },
                         SetOp::Delete => {
-                            coll.remove(&key);
+                            coll.remove(key.as_ref());
                         }
                         SetOp::Add | SetOp::Sub => {
-                            let cur = coll.get(&key).map_or(0, |v| to_int(v));
                             let d = to_int(&value);
-                            let n = if sv.op == SetOp::Add {
-                                cur.saturating_add(d)
-                            } else {
-                                cur.saturating_sub(d)
-                            };
-                            coll.insert(key, num(n));
+                            match coll.get_mut(key.as_ref()) {
+                                Some(cur) => {
+                                    let n = add_sub(sv.op, to_int(cur), d);
+                                    cur.clear();
+                                    let _ = write!(cur, "{n}");
+                                }
+                                None => {
+                                    coll.insert(key.into_owned(), num(add_sub(sv.op, 0, d)));
+                                }
+                            }
                         }
                     }
                 }

@@ -68,6 +68,8 @@ pub struct SetVar {
     pub op: SetOp,
     /// Value template.
     pub value: Template,
+    /// The value, when it has no macros (the common case), so setting it copies no template.
+    pub value_lit: Option<Vec<u8>>,
 }
 
 /// Actions executed per match, in the order written.
@@ -433,12 +435,14 @@ pub fn parse_setvar(v: &str) -> Result<SetVar, String> {
         .split_once('.')
         .ok_or_else(|| format!("setvar `{v}` needs collection.name"))?;
     let key = Template::parse(key.trim());
+    let value = Template::parse(value);
     Ok(SetVar {
         collection: coll.trim().to_ascii_lowercase(),
         key_lit: (!key.has_macros()).then(|| key.literal().to_ascii_lowercase()),
         key,
         op,
-        value: Template::parse(value),
+        value_lit: (!value.has_macros()).then(|| value.literal().into_bytes()),
+        value,
     })
 }
 

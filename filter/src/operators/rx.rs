@@ -130,7 +130,19 @@ impl Rx {
 
 impl Operator for Rx {
     fn matches(&self, input: &[u8], out: &mut OpOutput) -> bool {
-        if out.want_captures && self.has_groups {
+        // Most values do not match: decide that first (`is_match` needs no `Captures`
+        // allocation and may stop at the first match state); only a match pays for the
+        // match position and groups. `matched` stays `None` without `capture` (the engine's
+        // log line shows the whole matched value in any case). Measured: a separate matcher
+        // built without literal prefilters saved only ~2 % more on CRS, not worth a second
+        // compiled program per regex on the wasm heap.
+        if !self.re.is_match(input) {
+            return false;
+        }
+        if !out.want_captures {
+            return true;
+        }
+        if self.has_groups {
             let Some(caps) = self.re.captures(input) else {
                 return false;
             };
@@ -141,9 +153,7 @@ impl Operator for Rx {
         let Some(m) = self.re.find(input) else {
             return false;
         };
-        if out.want_captures {
-            out.captures.push(m.as_bytes().to_vec());
-        }
+        out.captures.push(m.as_bytes().to_vec());
         out.matched = Some(m.as_bytes().to_vec());
         true
     }

@@ -7,6 +7,21 @@ use super::if_changed;
 
 /// `t:cmdLine`.
 pub(super) fn cmd_line(input: &[u8]) -> Option<Vec<u8>> {
+    // Nothing to delete, squeeze or lowercase (most argument values): skip the copy.
+    // Checked against the full algorithm in the tests.
+    let acts = |c: u8| {
+        matches!(
+            c,
+            b'"' | b'\'' | b'\\' | b'^' | b' ' | b',' | b';' | b'\t' | b'\r' | b'\n'
+        ) || c.is_ascii_uppercase()
+    };
+    if !input.iter().any(|&c| acts(c)) {
+        return None;
+    }
+    cmd_line_full(input)
+}
+
+fn cmd_line_full(input: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(input.len());
     let mut space = false;
     for &c in input {
@@ -37,6 +52,27 @@ pub(super) fn cmd_line(input: &[u8]) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quick_check_agrees_with_the_full_algorithm() {
+        let alphabet = b"az0/(-\x80";
+        let mut last = vec![Vec::new()];
+        for _ in 0..5 {
+            let mut next = Vec::new();
+            for s in &last {
+                for &c in alphabet {
+                    let mut t: Vec<u8> = s.clone();
+                    t.push(c);
+                    assert_eq!(cmd_line_full(&t), None, "{t:?}");
+                    next.push(t);
+                }
+            }
+            last = next;
+        }
+        for s in [&b"A"[..], b"a b", b"a  b", b"a /b", b"'x'", b"x\n"] {
+            assert_eq!(cmd_line(s), cmd_line_full(s), "{s:?}");
+        }
+    }
 
     #[test]
     fn examples() {

@@ -8,9 +8,8 @@ use super::if_changed;
 /// `t:urlDecode`: the same decoding as urlencoded arguments get
 /// ([`crate::body::urlencoded::decode_nonstrict`]).
 pub(super) fn url_decode(input: &[u8]) -> Option<Vec<u8>> {
-    if !input.iter().any(|&c| c == b'%' || c == b'+') {
-        return None;
-    }
+    // Nothing to decode without `%` or `+`.
+    memchr::memchr2(b'%', b'+', input)?;
     let (out, _invalid) = crate::body::urlencoded::decode_nonstrict(input);
     if_changed(input, out)
 }

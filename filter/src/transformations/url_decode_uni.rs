@@ -72,9 +72,8 @@ pub(super) fn url_decode_uni(input: &[u8]) -> Option<Vec<u8>> {
 ///
 /// Returns `None` when the input is unchanged.
 pub fn url_decode_uni_mapped(input: &[u8], map: Option<&UnicodeMap>) -> Option<Vec<u8>> {
-    if !input.iter().any(|&c| c == b'%' || c == b'+') {
-        return None;
-    }
+    // Nothing to decode without `%` or `+`.
+    memchr::memchr2(b'%', b'+', input)?;
     let len = input.len();
     let mut out = Vec::with_capacity(len);
     let mut i = 0;
