@@ -74,7 +74,16 @@ def wafer_config_with(plugin_json: str) -> str:
 
 
 class Backend:
-    """One wafer-backend shared by the tests of a class."""
+    """One wafer-backend shared by the tests of a class. Listed before `unittest.TestCase`,
+    it starts and stops the backend around the class by itself."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.stop()
 
     @classmethod
     def start(cls):
@@ -236,16 +245,8 @@ class IstioTests(unittest.TestCase):
             self.assertTrue(ok, f"{path}:\n{out[-3000:]}")
 
 
-class PlumbingTests(unittest.TestCase, Backend):
+class PlumbingTests(Backend, unittest.TestCase):
     """Envoy without Wafer: traffic flows, processes go away."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.stop()
 
     def test_no_filter_and_empty_filter_pass_traffic(self):
         for name in ("no-filter.yaml", "empty-filter.yaml"):
@@ -390,16 +391,8 @@ class WaferTests(unittest.TestCase, Backend):
 
 
 @unittest.skipUnless(ec.WAFER_WASM.exists(), NEED_WASM)
-class DetectionAndAuthorityTests(unittest.TestCase, Backend):
+class DetectionAndAuthorityTests(Backend, unittest.TestCase):
     """DetectionOnly logs without blocking; per-authority sets pick the right mode."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.stop()
 
     XSS = "/?q=%3Cscript%3Ealert(1)%3C/script%3E"
 
@@ -460,18 +453,10 @@ def wait_for(pred, limit: float = 15) -> bool:
 
 
 @unittest.skipUnless(FAULT_WASM.exists(), NEED_FAULT_WASM)
-class FaultPolicyTests(unittest.TestCase, Backend):
+class FaultPolicyTests(Backend, unittest.TestCase):
     """A panic inside the filter (fault-injection build, `x-wafer-fault: <hook>`) under real
     Envoy: the request is refused, the fault logged with its request id, and Envoy's
     failure_policy decides what follows (see filter/src/adapter/fault.rs)."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.stop()
 
     def envoy(self, policy: str):
         text = wafer_config_with(small_plugin(BLOCK_ATTACK))
@@ -516,18 +501,10 @@ class FaultPolicyTests(unittest.TestCase, Backend):
 
 
 @unittest.skipUnless(ec.WAFER_WASM.exists(), NEED_WASM)
-class ReloadTests(unittest.TestCase, Backend):
+class ReloadTests(Backend, unittest.TestCase):
     """A configuration update through Envoy's LDS (a watched file): a broken rule set is
     rejected with the filter's one-line reason and the running rules keep serving; a good one
     replaces them."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.stop()
 
     def write_lds(self, plugin_json: str) -> None:
         text = ec.render_config(wafer_config_with(plugin_json), listen_port=self.port,
