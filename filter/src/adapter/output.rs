@@ -7,6 +7,7 @@
 //! | `wafer: detection-only: `   | warn                  | DetectionOnly: it would have           |
 //! | `wafer-audit: ` + JSON      | info                  | the audit record (phase 5)             |
 //! | `wafer: configuration …`    | critical / info       | `on_configure` failed / succeeded      |
+//! | `wafer: internal fault in …`| critical              | a panic inside the filter (`fault.rs`) |
 //!
 //! Severity (ModSecurity's 0–7) → proxy log level: 0–3 (EMERGENCY … ERROR) error,
 //! 4 (WARNING) warn, 5–6 (NOTICE, INFO) info, 7 (DEBUG) debug, none info. Critical is kept
