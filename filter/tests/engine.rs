@@ -82,6 +82,21 @@ SecRule REQUEST_FILENAME "form.php" "id:1000,chain,deny,log,msg:'Spam detected'"
 }
 
 #[test]
+fn tutorial_spam_rule_alone_needs_no_other_directive() {
+    // Pasted on its own: the engine is On and the body inspected by default (libmodsecurity
+    // 3 skips a body only on an explicit `SecRequestBodyAccess Off`).
+    let rs = rules(
+        r#"SecRule REQUEST_FILENAME "form.php" "id:1000,chain,deny,log,msg:'Spam detected'"
+    SecRule REQUEST_BODY "@rx (?i:(pills|insurance|rolex))"
+"#,
+    );
+    let post = |body: &[u8]| run(&rs, "POST", "/form.php", &[("Host", "shop"), FORM], body);
+    let iv = post(b"data=cheap rolex").intervention().cloned();
+    assert_eq!(iv.map(|iv| (iv.status, iv.phase)), Some((403, 2)));
+    assert!(post(b"data=cheap watch").intervention().is_none());
+}
+
+#[test]
 fn tutorial_sql_injection_in_a_posted_username() {
     let rs = rules(
         r#"SecRuleEngine On
