@@ -413,13 +413,13 @@ impl Vm {
                 if self.restart() {
                     return None;
                 }
-                out.client = Some(refused(500));
+                out.client = Some(trap_answer(p));
             }
             (Personality::Envoy, crate::FailurePolicy::FailReload) if since >= backoff => {
                 if self.restart() {
                     return None;
                 }
-                out.client = Some(refused(503));
+                out.client = Some(trap_answer(p));
             }
             (Personality::Envoy, crate::FailurePolicy::FailOpen) => {
                 let mut headers = req.headers.clone();
@@ -444,25 +444,26 @@ impl Vm {
                     complete: true,
                 });
             }
-            (Personality::Envoy, _) => out.client = Some(refused(503)),
+            (Personality::Envoy, _) => out.client = Some(trap_answer(p)),
         }
         let st = self.store.data_mut();
         st.host_log(
             LogLevel::Warn,
-            format!(
-                "plugin failed by a trap: {:?} answers without the filter",
-                policy
-            ),
+            format!("plugin failed by a trap ({p:?}, {policy:?}): answered without the filter"),
         );
         out.logs = st.logs.get(log_start..).unwrap_or_default().to_vec();
         Some(out)
     }
 }
 
-/// The host's own refusal of a request (no filter involved).
-fn refused(status: u32) -> ClientResponse {
+/// The host's own answer to a request whose filter trapped or whose VM is failed: Envoy
+/// 503 (`failStream`), Nginx 500.
+fn trap_answer(p: Personality) -> ClientResponse {
     ClientResponse {
-        status,
+        status: match p {
+            Personality::Envoy => 503,
+            Personality::Nginx => 500,
+        },
         complete: true,
         ..Default::default()
     }
@@ -721,15 +722,7 @@ fn finish_without_upstream(run: &mut Run<'_>) {
         return;
     }
     if run.out.trap.is_some() {
-        let status = match run.p {
-            Personality::Envoy => 503,
-            Personality::Nginx => 500,
-        };
-        run.out.client = Some(crate::ClientResponse {
-            status,
-            complete: true,
-            ..Default::default()
-        });
+        run.out.client = Some(trap_answer(run.p));
         return;
     }
     if run.http().close_request || run.http().close_response {
@@ -822,16 +815,7 @@ fn local_in_response(run: &mut Run<'_>, headers_sent: bool) {
                 c.complete = false;
             }
         } else {
-            let status = if run.p == Personality::Envoy {
-                503
-            } else {
-                500
-            };
-            run.out.client = Some(crate::ClientResponse {
-                status,
-                complete: true,
-                ..Default::default()
-            });
+            run.out.client = Some(trap_answer(run.p));
         }
     } else {
         run.out.reset = true;
