@@ -19,6 +19,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -59,13 +60,18 @@ def alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
 
 
-def wait_dead(pids: list[int], limit: float = 10) -> bool:
+def wait_for(pred, limit: float = 15) -> bool:
+    """Polls `pred` every 0.1 s until it is true (True) or `limit` seconds pass (False)."""
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
-        if not any(alive(p) for p in pids):
+        if pred():
             return True
         time.sleep(0.1)
     return False
+
+
+def wait_dead(pids: list[int], limit: float = 10) -> bool:
+    return wait_for(lambda: not any(alive(p) for p in pids), limit)
 
 
 def wafer_config_with(plugin_json: str) -> str:
@@ -437,19 +443,9 @@ BLOCK_ATTACK = 'SecRule ARGS "@contains attack" "id:10,phase:2,deny,status:403,l
 
 
 def free_port() -> int:
-    import socket
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def wait_for(pred, limit: float = 15) -> bool:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 @unittest.skipUnless(FAULT_WASM.exists(), NEED_FAULT_WASM)
