@@ -1,6 +1,6 @@
 # Wafer build entry points. `make wasm` is the product: dist/wafer.wasm.
 #
-# wasm-opt (Debian/Ubuntu package `binaryen`) shrinks and speeds up the module. The
+# wasm-opt (Debian/Ubuntu package `binaryen`) optimises the module for speed (-O3). The
 # `wasm` cargo profile strips the binary, which removes the target_features section
 # wasm-opt would otherwise read, so the features rustc emits for wasm32-wasip1 are
 # enabled explicitly (WASM_OPT_FEATURES). Without wasm-opt the unoptimised module is
@@ -23,8 +23,8 @@ wasm:
 	$(CARGO) build -p wafer --target $(WASM_TARGET) --profile wasm
 	mkdir -p dist
 	@if command -v $(WASM_OPT) >/dev/null 2>&1; then \
-		echo "$(WASM_OPT) -Oz $(WASM_OPT_FEATURES)"; \
-		$(WASM_OPT) -Oz $(WASM_OPT_FEATURES) $(WASM_OUT) -o dist/wafer.wasm; \
+		echo "$(WASM_OPT) -O3 $(WASM_OPT_FEATURES)"; \
+		$(WASM_OPT) -O3 $(WASM_OPT_FEATURES) $(WASM_OUT) -o dist/wafer.wasm; \
 	else \
 		echo "warning: $(WASM_OPT) not found (apt install binaryen); dist/wafer.wasm is unoptimised"; \
 		cp $(WASM_OUT) dist/wafer.wasm; \
