@@ -18,6 +18,7 @@ pub mod files;
 pub mod macros;
 pub mod operators;
 pub mod plugin_config;
+pub mod prefilter;
 pub mod rules;
 pub mod seclang;
 pub mod transaction;

@@ -16,6 +16,7 @@ use crate::actions::{self, Actions, Disruptive};
 use crate::files::FileSet;
 use crate::macros::Template;
 use crate::operators::{self, Operator};
+use crate::prefilter::Prefilter;
 use crate::seclang::{self, Directive};
 use crate::transformations::UnicodeMap;
 use crate::variables::{self, Target};
@@ -257,6 +258,8 @@ pub struct RuleSet {
     pub markers: Vec<String>,
     /// Per phase, marker name → position in that phase's list.
     pub marker_pos: [HashMap<String, usize>; 6],
+    /// Which rules may be skipped when none of their literals occurs (see [`Prefilter`]).
+    pub prefilter: Prefilter,
 }
 
 /// Defaults from `SecDefaultAction` for one phase.
@@ -331,6 +334,7 @@ impl RuleSet {
             });
         }
         c.apply_updates()?;
+        c.retag_transform_chains();
         c.layout();
         if let Some(map) = c.set.settings.unicode_map.clone() {
             // Like libmodsecurity 3, the map applies to every `t:urlDecodeUni`, wherever
@@ -347,6 +351,7 @@ impl RuleSet {
                 }
             }
         }
+        c.set.prefilter = Prefilter::build(&c.set);
         Ok(c.set)
     }
 
@@ -743,6 +748,26 @@ impl Compiler<'_> {
             compiled,
             dynamic: dynamic.then_some(template),
         })
+    }
+
+    /// Gives every rule the id of its transformation chain, after `SecRuleUpdateActionById`
+    /// may have changed the chain: rules with the same id share cached transformation
+    /// results and prefilter groups.
+    fn retag_transform_chains(&mut self) {
+        for rule in &mut self.set.rules {
+            let mut link = Some(rule);
+            while let Some(r) = link {
+                let key: Vec<&str> = r
+                    .actions
+                    .transforms
+                    .iter()
+                    .map(|t| t.name.as_str())
+                    .collect();
+                let next_id = self.chains.len() as u32 + 1;
+                r.tchain = *self.chains.entry(key.join(",")).or_insert(next_id);
+                link = r.chained.as_deref_mut();
+            }
+        }
     }
 
     fn apply_updates(&mut self) -> Result<(), ConfigError> {

@@ -287,6 +287,17 @@ pub struct Stats {
     pub rules: u32,
     /// Operator evaluations.
     pub op_calls: u32,
+    /// Rules (chain starters) skipped because the prefilter found none of their literals.
+    pub skipped: u32,
+}
+
+/// Per-transaction state of the rule prefilter ([`crate::prefilter`]).
+#[derive(Debug, Default)]
+struct PrefilterState {
+    /// Per group: whether its candidates are known.
+    done: Vec<bool>,
+    /// Bit per rule index: may match (set when a group's scan found one of its literals).
+    cand: Vec<u64>,
 }
 
 /// Per-request state and phase driver.
@@ -351,6 +362,7 @@ pub struct Transaction {
     vals: Vec<Val<'static>>,
     scratch: Scratch,
     stats: Stats,
+    prefilter: PrefilterState,
 }
 
 /// Which rules a runtime target removal applies to.
@@ -473,6 +485,10 @@ impl Transaction {
             vals: Vec::new(),
             scratch: Scratch::default(),
             stats: Stats::default(),
+            prefilter: PrefilterState {
+                done: vec![false; rules.prefilter.groups.len()],
+                cand: vec![0; rules.rules.len().div_ceil(64)],
+            },
             rules,
         }
     }
@@ -925,6 +941,12 @@ impl Transaction {
             if self.is_removed(rule) {
                 continue;
             }
+            if let Some(g) = rules.prefilter.group_of(idx) {
+                if !self.may_match(g, idx) {
+                    self.skip_rule(rule);
+                    continue;
+                }
+            }
             self.stats.rules += 1;
             if !self.eval_chain(rule) {
                 continue;
@@ -1021,6 +1043,81 @@ impl Transaction {
                 None
             }
         }
+    }
+
+    /// Whether rule `idx` of prefilter group `g` may match; scans the group's values on
+    /// the first call in a transaction (the group's rules all run in one phase, whose
+    /// values no action changes).
+    fn may_match(&mut self, g: usize, idx: usize) -> bool {
+        if !self.prefilter.done.get(g).copied().unwrap_or(true) {
+            self.scan_group(g);
+        }
+        self.prefilter
+            .cand
+            .get(idx / 64)
+            .is_some_and(|w| w >> (idx % 64) & 1 == 1)
+    }
+
+    /// Marks the rules of group `g` to which one of the group's values (its targets without
+    /// exclusions, transformed by its chain) gives a literal.
+    fn scan_group(&mut self, g: usize) {
+        let rules = self.rules.clone();
+        let Some(group) = rules.prefilter.groups.get(g) else {
+            return;
+        };
+        let Some(rep) = rules.rules.get(group.rep) else {
+            return;
+        };
+        let mut cache = std::mem::take(&mut self.tcache);
+        let mut cand = std::mem::take(&mut self.prefilter.cand);
+        let mut left = group.rules.len();
+        let mut values = recycle(std::mem::take(&mut self.vals));
+        'targets: for t in &group.targets {
+            values.clear();
+            self.values(t, rep, &mut values);
+            for val in &values {
+                let raw: &[u8] = &val.value;
+                let transformed = cache.get(rep.tchain, &rep.actions.transforms, raw, val.slot);
+                let v = transformed.as_deref().unwrap_or(raw);
+                let more = group.scan(t.var, v, |i| {
+                    if let Some(&idx) = group.rules.get(i) {
+                        if let Some(w) = cand.get_mut(idx / 64) {
+                            let bit = 1u64 << (idx % 64);
+                            if *w & bit == 0 {
+                                *w |= bit;
+                                left -= 1;
+                            }
+                        }
+                    }
+                    left > 0
+                });
+                if !more {
+                    break 'targets;
+                }
+            }
+        }
+        self.vals = recycle(values);
+        self.tcache = cache;
+        self.prefilter.cand = cand;
+        if let Some(d) = self.prefilter.done.get_mut(g) {
+            *d = true;
+        }
+    }
+
+    /// What evaluating a rule that cannot match would have done: clear `MATCHED_VARS`.
+    /// With feature `prefilter-check` the rule is evaluated anyway and a match panics.
+    fn skip_rule(&mut self, rule: &Rule) {
+        self.stats.skipped += 1;
+        #[cfg(feature = "prefilter-check")]
+        if self.eval_rule(rule, rule) {
+            panic!(
+                "prefilter: rule {} was skipped but matches (request {})",
+                rule.id, self.id
+            );
+        }
+        #[cfg(not(feature = "prefilter-check"))]
+        let _ = rule;
+        self.matched_vars.clear();
     }
 
     /// Evaluates a rule and its chain; on a full match, records the log entry.

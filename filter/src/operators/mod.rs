@@ -65,6 +65,13 @@ pub trait DataFiles {
 pub trait Operator: Send + Sync + Debug {
     /// Evaluates the operator on one (already transformed) value.
     fn matches(&self, input: &[u8], out: &mut OpOutput) -> bool;
+
+    /// Strings of which every value this operator matches contains one, compared
+    /// ASCII-case-insensitively, or `None` if there is no such set; lets the engine skip the
+    /// operator (see [`crate::prefilter`]). `@rx` gets its set from the pattern there.
+    fn required_literals(&self) -> Option<Vec<Vec<u8>>> {
+        None
+    }
 }
 
 /// Operators that exist in SecLang but that Wafer does not implement, with the reason.

@@ -124,6 +124,12 @@ impl Operator for Pm {
         out.matched = Some(phrase);
         true
     }
+
+    fn required_literals(&self) -> Option<Vec<Vec<u8>>> {
+        // A match is a phrase found case-insensitively; no phrase matches nothing, which we
+        // leave to the operator itself.
+        (!self.phrases.is_empty()).then(|| self.phrases.clone())
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,575 @@
+//! Rule prefilter: rules whose operator cannot match any of their values are not evaluated.
+//!
+//! CRS runs hundreds of `@rx` and `@pm` rules over the same few values (arguments, headers,
+//! cookies, the file name) with the same few transformation chains, and on benign traffic
+//! nearly all of them fail. For each such operator we derive at configure time a set of
+//! literals of which every match must contain at least one (compared ASCII-case-insensitively).
+//! Rules of one section of a phase (up to the next marker or skipping rule) that share their
+//! transformation chain form a [`Group`] with one
+//! Aho-Corasick automaton over all their literals. At run time, when the first rule of a
+//! group is reached, one pass of the automaton over each value of the group's targets,
+//! transformed, marks the rules that read that variable and may still match; the others are
+//! skipped as non-matches.
+//!
+//! Why this is sound (no attack let through by the shortcut):
+//! - A literal set is a necessary condition: [`required_literals`] follows the regex's
+//!   syntax tree and only ever claims "every match contains one of these strings"
+//!   (a literal is required, an alternation requires one of its branches' sets, a repetition
+//!   with minimum ≥ 1 requires its body's set, consecutive fixed pieces of a concatenation
+//!   form longer literals). Case folding only widens the set of haystacks that pass.
+//! - A group scans a superset of the values each member sees: the union of the members'
+//!   targets without any exclusion (`!ARGS:x`, `SecRuleUpdateTargetById`, `ctl:ruleRemoveTargetBy*` only remove
+//!   values), transformed with the very chain the rule uses.
+//! - Only variables that no action can change during a phase are eligible (arguments,
+//!   headers, cookies, bodies, URI parts, files, XML); a rule reading `TX`, `MATCHED_VARS`,
+//!   counts (`&ARGS`) and the like is always evaluated. So are negated operators,
+//!   `multiMatch` rules and operators with macros in their parameter.
+//! - A rule that does not match has no effect in the engine but clearing `MATCHED_VARS`,
+//!   which the caller still does for a skipped rule.
+//!
+//! Cargo feature `prefilter-check` evaluates every skipped rule anyway and panics if one
+//! matches; the CRS suite runs that way in `make conformance`.
+//!
+//! The idea is RE2's `FilteredRE2` and Hyperscan's literal factors. The `regex` crate's own
+//! prefilter works per regex and per call; no maintained crate derives required literals for
+//! many regexes to run them as one automaton, hence this module.
+
+use std::collections::HashMap;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use regex_syntax::hir::{Class, Hir, HirKind};
+
+use crate::operators::rx::rewrite_hex_escapes;
+use crate::rules::{Item, Rule, RuleSet};
+use crate::variables::{Selector, Target, Var};
+
+/// Most strings an exact set (all strings a piece of a regex can match) may hold.
+const MAX_EXACT: usize = 64;
+/// Longest string an exact set may hold.
+const MAX_LEN: usize = 32;
+/// Most distinct bytes (after ASCII lower-casing) a class may have to count as exact.
+const MAX_CLASS: usize = 8;
+/// Most literals a required set may hold (larger sets give no requirement).
+const MAX_REQUIRED: usize = 4096;
+
+/// A set of byte strings, lower-cased, without duplicates.
+type Set = Vec<Vec<u8>>;
+
+/// What one node of a regex's syntax tree tells about its matches.
+#[derive(Debug, Default)]
+struct Info {
+    /// Every string the node can match, if there are few (lower-cased).
+    exact: Option<Set>,
+    /// Every match of the node contains one of these (non-empty) strings.
+    required: Option<Set>,
+}
+
+/// Literals (ASCII lower-case) of which every match of `@rx pattern` contains one, compared
+/// ASCII-case-insensitively; `None` when no useful set exists. The pattern is read as `@rx`
+/// compiles it (bytes, `(?sm)`, `\x{HH}` as a byte; see [`crate::operators::rx`]).
+pub fn required_literals(pattern: &str) -> Option<Set> {
+    if pattern.is_empty() {
+        return None;
+    }
+    let hir = regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .dot_matches_new_line(true)
+        .multi_line(true)
+        .build()
+        .parse(&rewrite_hex_escapes(pattern))
+        .ok()?;
+    best(analyse(&hir))
+}
+
+fn lower(b: &[u8]) -> Vec<u8> {
+    b.to_ascii_lowercase()
+}
+
+/// The more selective of a node's required set and its exact set.
+fn best(info: Info) -> Option<Set> {
+    let exact = info
+        .exact
+        .filter(|e| !e.is_empty() && e.iter().all(|s| !s.is_empty()));
+    pick(info.required, exact)
+}
+
+/// The more selective of two required sets: the longer shortest literal, then the fewer.
+fn pick(a: Option<Set>, b: Option<Set>) -> Option<Set> {
+    match (a, b) {
+        (Some(a), Some(b)) => {
+            let score = |s: &Set| {
+                let min = s.iter().map(Vec::len).min().unwrap_or(0);
+                (min, usize::MAX - s.len())
+            };
+            Some(if score(&b) > score(&a) { b } else { a })
+        }
+        (a, b) => a.or(b),
+    }
+}
+
+fn dedup(mut s: Set) -> Set {
+    s.sort_unstable();
+    s.dedup();
+    s
+}
+
+fn analyse(h: &Hir) -> Info {
+    match h.kind() {
+        HirKind::Empty | HirKind::Look(_) => Info {
+            exact: Some(vec![Vec::new()]),
+            required: None,
+        },
+        HirKind::Literal(l) => {
+            let s = lower(&l.0);
+            Info {
+                exact: (s.len() <= MAX_LEN).then(|| vec![s.clone()]),
+                required: (!s.is_empty()).then(|| vec![s]),
+            }
+        }
+        HirKind::Class(c) => {
+            let bytes = class_bytes(c);
+            Info {
+                exact: bytes.map(|b| b.into_iter().map(|x| vec![x]).collect()),
+                required: None,
+            }
+        }
+        HirKind::Capture(c) => analyse(&c.sub),
+        HirKind::Repetition(r) => {
+            let sub = analyse(&r.sub);
+            if r.min == 0 {
+                let exact = match (r.max, sub.exact) {
+                    (Some(1), Some(mut e)) => {
+                        e.push(Vec::new());
+                        Some(dedup(e))
+                    }
+                    _ => None,
+                };
+                Info {
+                    exact,
+                    required: None,
+                }
+            } else {
+                let exact = if r.min == 1 && r.max == Some(1) {
+                    sub.exact.clone()
+                } else {
+                    None
+                };
+                Info {
+                    exact,
+                    required: best(sub),
+                }
+            }
+        }
+        HirKind::Alternation(subs) => {
+            let infos: Vec<Info> = subs.iter().map(analyse).collect();
+            let exact = union(infos.iter().map(|i| i.exact.clone()), MAX_EXACT);
+            let required = union(infos.into_iter().map(best), MAX_REQUIRED);
+            Info { exact, required }
+        }
+        HirKind::Concat(subs) => concat(subs),
+    }
+}
+
+/// Union of sets, or `None` if one is missing or the union exceeds `max`.
+fn union(sets: impl Iterator<Item = Option<Set>>, max: usize) -> Option<Set> {
+    let mut all = Vec::new();
+    for s in sets {
+        all.extend(s?);
+        if all.len() > max * 4 {
+            return None;
+        }
+    }
+    let all = dedup(all);
+    (all.len() <= max).then_some(all)
+}
+
+/// The distinct bytes (lower-cased) of a small class, or `None` if it has many.
+fn class_bytes(c: &Class) -> Option<Vec<u8>> {
+    let ranges: Vec<(u32, u32)> = match c {
+        Class::Bytes(b) => b
+            .ranges()
+            .iter()
+            .map(|r| (u32::from(r.start()), u32::from(r.end())))
+            .collect(),
+        Class::Unicode(u) => u
+            .ranges()
+            .iter()
+            .map(|r| (u32::from(r.start()), u32::from(r.end())))
+            .collect(),
+    };
+    let mut out = Vec::new();
+    for (a, b) in ranges {
+        // Beyond one byte (a Unicode class), or too many members: no exact set.
+        if b > 0xff || b - a >= (MAX_CLASS * 2) as u32 {
+            return None;
+        }
+        for x in a..=b {
+            out.push((x as u8).to_ascii_lowercase());
+        }
+    }
+    let out = {
+        let mut o = out;
+        o.sort_unstable();
+        o.dedup();
+        o
+    };
+    (out.len() <= MAX_CLASS).then_some(out)
+}
+
+/// A concatenation: runs of exact pieces multiply into longer literals; the most selective
+/// required set among the runs and the other pieces is the concatenation's.
+fn concat(subs: &[Hir]) -> Info {
+    let mut required: Option<Set> = None;
+    let mut run: Set = vec![Vec::new()];
+    let mut all_exact = true;
+    let close = |run: &Set, required: &mut Option<Set>| {
+        if run.iter().all(|s| !s.is_empty()) {
+            *required = pick(required.take(), Some(run.clone()));
+        }
+    };
+    for sub in subs {
+        let info = analyse(sub);
+        let extended = info.exact.as_ref().and_then(|e| product(&run, e));
+        if let Some(p) = extended {
+            run = p;
+            continue;
+        }
+        all_exact = false;
+        close(&run, &mut required);
+        let fresh = info.exact.as_ref().and_then(|e| product(&[Vec::new()], e));
+        required = pick(required, best(info));
+        run = fresh.unwrap_or_else(|| vec![Vec::new()]);
+    }
+    close(&run, &mut required);
+    Info {
+        exact: all_exact.then_some(run),
+        required,
+    }
+}
+
+/// Every `a` followed by every `b`, or `None` if that is too many or too long.
+fn product(a: &[Vec<u8>], b: &[Vec<u8>]) -> Option<Set> {
+    if a.len().saturating_mul(b.len()) > MAX_EXACT {
+        return None;
+    }
+    let mut out = Vec::with_capacity(a.len() * b.len());
+    for x in a {
+        for y in b {
+            if x.len() + y.len() > MAX_LEN {
+                return None;
+            }
+            let mut s = x.clone();
+            s.extend_from_slice(y);
+            out.push(s);
+        }
+    }
+    Some(dedup(out))
+}
+
+/// Whether no action can change the variable's values while a phase runs.
+fn stable(var: Var) -> bool {
+    matches!(
+        var,
+        Var::Args
+            | Var::ArgsGet
+            | Var::ArgsPost
+            | Var::ArgsNames
+            | Var::ArgsGetNames
+            | Var::ArgsPostNames
+            | Var::Files
+            | Var::FilesNames
+            | Var::MultipartFilename
+            | Var::MultipartName
+            | Var::MultipartPartHeaders
+            | Var::PathInfo
+            | Var::QueryString
+            | Var::RequestBasename
+            | Var::RequestBody
+            | Var::RequestCookies
+            | Var::RequestCookiesNames
+            | Var::RequestFilename
+            | Var::RequestHeaders
+            | Var::RequestHeadersNames
+            | Var::RequestLine
+            | Var::RequestMethod
+            | Var::RequestProtocol
+            | Var::RequestUri
+            | Var::RequestUriRaw
+            | Var::ResponseBody
+            | Var::ResponseHeaders
+            | Var::ResponseHeadersNames
+            | Var::Xml
+    )
+}
+
+/// The literals a rule (chain starter) needs for any value to match, or `None` if the rule
+/// must always be evaluated.
+fn rule_literals(rule: &Rule) -> Option<Set> {
+    let op = rule.op.as_ref()?;
+    let compiled = op.compiled.as_ref()?;
+    if op.negated || rule.actions.multi_match || rule.targets.is_empty() {
+        return None;
+    }
+    if rule.targets.iter().any(|t| t.count || !stable(t.var)) {
+        return None;
+    }
+    let set = if op.name.eq_ignore_ascii_case("rx") {
+        required_literals(&op.param)?
+    } else {
+        compiled.required_literals()?
+    };
+    let set = dedup(set.iter().map(|s| lower(s)).collect());
+    (!set.is_empty() && set.iter().all(|s| !s.is_empty())).then_some(set)
+}
+
+/// The rules of one phase with the same transformation chain, the union of their targets,
+/// and one automaton over the literals they need.
+#[derive(Debug)]
+pub struct Group {
+    /// A member whose transformation chain the group applies.
+    pub rep: usize,
+    /// The union of the members' targets, without exclusions.
+    pub targets: Vec<Target>,
+    /// Member rules (indices into [`RuleSet::rules`]).
+    pub rules: Vec<usize>,
+    /// Per member, the variables it reads (bit `Var as u32`; all bits if beyond 127).
+    vars: Vec<u128>,
+    ac: AhoCorasick,
+    /// Per literal (pattern id), the positions in `rules` of the members that need it.
+    users: Vec<Vec<u32>>,
+}
+
+fn var_bit(var: Var) -> u128 {
+    1u128.checked_shl(var as u32).unwrap_or(u128::MAX)
+}
+
+impl Group {
+    /// Calls `mark(i)` for every member (position `i` in [`Group::rules`]) that reads `var`
+    /// and needs a literal found in `value`, until `mark` returns `false` (nothing left).
+    pub fn scan(&self, var: Var, value: &[u8], mut mark: impl FnMut(usize) -> bool) -> bool {
+        let bit = var_bit(var);
+        for m in self.ac.find_overlapping_iter(value) {
+            for &i in self.users.get(m.pattern().as_usize()).into_iter().flatten() {
+                let i = i as usize;
+                if self.vars.get(i).is_some_and(|v| v & bit != 0) && !mark(i) {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+}
+
+/// The groups of a rule set, built once at configure time.
+#[derive(Debug, Default)]
+pub struct Prefilter {
+    /// Per rule index, its group.
+    group_of: Vec<Option<u32>>,
+    /// All groups.
+    pub groups: Vec<Group>,
+}
+
+/// Adds `t` to a group's target union unless a target already there selects all it does.
+fn add_target(union: &mut Vec<Target>, t: &Target) {
+    let covers = |u: &Target| {
+        u.var == t.var
+            && (matches!(u.selector, Selector::All)
+                || u.selector.text() == t.selector.text()
+                    && std::mem::discriminant(&u.selector) == std::mem::discriminant(&t.selector))
+    };
+    if union.iter().any(covers) {
+        return;
+    }
+    if matches!(t.selector, Selector::All) && !matches!(t.var, Var::Xml) {
+        union.retain(|u| u.var != t.var);
+    }
+    union.push(Target {
+        exclude: false,
+        count: false,
+        ..t.clone()
+    });
+}
+
+impl Prefilter {
+    /// Groups the eligible rules of `set` by section of a phase and transformation chain;
+    /// a group whose
+    /// automaton cannot be built is left out (its rules are then always evaluated).
+    pub fn build(set: &RuleSet) -> Prefilter {
+        let mut group_of = vec![None; set.rules.len()];
+        let mut keys: HashMap<(usize, u32), usize> = HashMap::new();
+        let mut members: Vec<Vec<(usize, Set)>> = Vec::new();
+        // A section ends at a marker or a rule that skips: a group stays within one, so
+        // that the first member reached means the others are reached too (CRS skips whole
+        // paranoia-level sections) and no work is done for rules that will not run.
+        let mut section = 0;
+        for phase in &set.phases {
+            // A group never spans phases: values change between them.
+            section += 1;
+            for item in phase {
+                let Item::Rule(idx) = *item else {
+                    section += 1;
+                    continue;
+                };
+                let Some(rule) = set.rules.get(idx) else {
+                    continue;
+                };
+                if rule.actions.skip_after.is_some() || rule.actions.skip > 0 {
+                    section += 1;
+                }
+                let Some(lits) = rule_literals(rule) else {
+                    continue;
+                };
+                let g = *keys.entry((section, rule.tchain)).or_insert_with(|| {
+                    members.push(Vec::new());
+                    members.len() - 1
+                });
+                members[g].push((idx, lits));
+            }
+        }
+        let mut groups = Vec::new();
+        for m in members {
+            let mut pattern_ids: HashMap<Vec<u8>, usize> = HashMap::new();
+            let mut patterns: Vec<Vec<u8>> = Vec::new();
+            let mut users: Vec<Vec<u32>> = Vec::new();
+            let mut targets = Vec::new();
+            let mut vars = Vec::new();
+            for (pos, (idx, lits)) in m.iter().enumerate() {
+                let rule = &set.rules[*idx];
+                for t in &rule.targets {
+                    add_target(&mut targets, t);
+                }
+                vars.push(rule.targets.iter().fold(0, |a, t| a | var_bit(t.var)));
+                for lit in lits {
+                    let id = *pattern_ids.entry(lit.clone()).or_insert_with(|| {
+                        patterns.push(lit.clone());
+                        users.push(Vec::new());
+                        patterns.len() - 1
+                    });
+                    users[id].push(pos as u32);
+                }
+            }
+            let Ok(ac) = AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::Standard)
+                .build(&patterns)
+            else {
+                continue;
+            };
+            let gid = groups.len() as u32;
+            for (idx, _) in &m {
+                group_of[*idx] = Some(gid);
+            }
+            groups.push(Group {
+                rep: m[0].0,
+                targets,
+                rules: m.into_iter().map(|(idx, _)| idx).collect(),
+                vars,
+                ac,
+                users,
+            });
+        }
+        Prefilter { group_of, groups }
+    }
+
+    /// The group of rule `idx`, if the prefilter may skip it.
+    pub fn group_of(&self, idx: usize) -> Option<usize> {
+        self.group_of
+            .get(idx)
+            .copied()
+            .flatten()
+            .map(|g| g as usize)
+    }
+
+    /// How many rules the prefilter may skip.
+    pub fn rules(&self) -> usize {
+        self.group_of.iter().filter(|g| g.is_some()).count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(p: &str) -> Vec<String> {
+        required_literals(p)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|s| String::from_utf8_lossy(&s).into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn literals_and_alternations() {
+        assert_eq!(req("foo"), ["foo"]);
+        assert_eq!(req("(?i)SeLeCt"), ["select"]);
+        // Both sets are required; the one whose shortest literal is longer is kept.
+        assert_eq!(req("(?:union|select)\\s+from"), ["select", "union"]);
+        assert_eq!(req("(?:or|and)\\s+select"), ["select"]);
+        assert_eq!(req("a(?:b|c)d"), ["abd", "acd"]);
+        assert_eq!(req("<script|javascript:"), ["<script", "javascript:"]);
+        assert_eq!(req("\\x{3c}scr"), ["<scr"]);
+    }
+
+    #[test]
+    fn optional_and_unbounded_pieces_give_no_requirement() {
+        assert!(req("a*").is_empty());
+        assert!(req("(?:foo)?").is_empty());
+        assert!(req(".*").is_empty());
+        assert!(req("").is_empty());
+        assert!(req("[a-z]+").is_empty());
+        // One branch without a literal: the alternation requires nothing.
+        assert!(req("foo|\\d+").is_empty());
+        assert_eq!(req("x(?:foo)+y"), ["foo"]);
+        assert_eq!(req("ab?c"), ["abc", "ac"]);
+    }
+
+    #[test]
+    fn never_a_false_negative_on_samples() {
+        // For each pattern, every sample the regex matches must contain a literal.
+        let patterns = [
+            "(?i)(?:\\b(?:union|select)\\b.{1,100}?\\bfrom\\b)",
+            "(?i)<[^>]*?on[a-z]+\\s*=",
+            "ab?c|d[ef]{2}g",
+            "(?i)\\$\\{[^}]*\\}",
+            "(?:^|[\\s;])(?:cat|ls|id)(?:\\s|$)",
+            "[\\x00-\\x08]",
+            "\\.\\./",
+        ];
+        let samples = [
+            "UNION all SELECT x FROM t",
+            "<img src=x OnError = alert(1)>",
+            "ac",
+            "abc",
+            "deeg",
+            "dfeg",
+            "${jndi:ldap}",
+            "ls",
+            "a;cat /etc",
+            "\u{1}",
+            "../../etc/passwd",
+            "benign value",
+        ];
+        for p in patterns {
+            let re = regex::bytes::RegexBuilder::new(&rewrite_hex_escapes(p))
+                .unicode(false)
+                .dot_matches_new_line(true)
+                .multi_line(true)
+                .build()
+                .unwrap();
+            let lits = required_literals(p);
+            for s in samples {
+                if !re.is_match(s.as_bytes()) {
+                    continue;
+                }
+                let Some(lits) = &lits else { continue };
+                let lower = s.to_ascii_lowercase();
+                assert!(
+                    lits.iter()
+                        .any(|l| lower.as_bytes().windows(l.len()).any(|w| w == &l[..])),
+                    "{p:?} matches {s:?} but none of its literals {lits:?} is in it"
+                );
+            }
+        }
+    }
+}
