@@ -36,7 +36,7 @@
 
 use std::collections::HashMap;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex_syntax::hir::{Class, Hir, HirKind};
 
 use crate::operators::rx::rewrite_hex_escapes;
@@ -49,6 +49,9 @@ const MAX_EXACT: usize = 64;
 const MAX_LEN: usize = 32;
 /// Most distinct bytes (after ASCII lower-casing) a class may have to count as exact.
 const MAX_CLASS: usize = 8;
+/// Fewest rules a group needs: scanning a group's values costs about what running one
+/// rule's regexes on them does, so a lone rule gains nothing from it.
+const MIN_GROUP: usize = 2;
 /// Most literals a required set may hold (larger sets give no requirement).
 const MAX_REQUIRED: usize = 4096;
 
@@ -428,7 +431,7 @@ impl Prefilter {
             }
         }
         let mut groups = Vec::new();
-        for m in members {
+        for m in members.into_iter().filter(|m| m.len() >= MIN_GROUP) {
             let mut pattern_ids: HashMap<Vec<u8>, usize> = HashMap::new();
             let mut patterns: Vec<Vec<u8>> = Vec::new();
             let mut users: Vec<Vec<u32>> = Vec::new();
@@ -449,7 +452,10 @@ impl Prefilter {
                     users[id].push(pos as u32);
                 }
             }
+            // A contiguous NFA: on CRS it holds 3.3 MB; DFAs would take 60 MB and the
+            // automatic choice 8 MB, for ~2-5 % fewer instructions per request.
             let Ok(ac) = AhoCorasickBuilder::new()
+                .kind(Some(AhoCorasickKind::ContiguousNFA))
                 .ascii_case_insensitive(true)
                 .match_kind(MatchKind::Standard)
                 .build(&patterns)
@@ -479,6 +485,11 @@ impl Prefilter {
             .copied()
             .flatten()
             .map(|g| g as usize)
+    }
+
+    /// Heap bytes held by the groups' automata.
+    pub fn memory_usage(&self) -> usize {
+        self.groups.iter().map(|g| g.ac.memory_usage()).sum()
     }
 
     /// How many rules the prefilter may skip.

