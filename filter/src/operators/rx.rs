@@ -25,8 +25,25 @@
 //! grown, so the hard ceiling is 318 × 256 KiB per direction while typical use is far lower
 //! (to be measured on the wasm heap). The compiled program size is capped at [`SIZE_LIMIT`]
 //! (8 MiB), which every CRS regex fits (a test compiles them all).
+//!
+//! Build cost (configure time): `@rx` and `@rxGlobal` build a `regex_automata::meta::Regex`
+//! (the engine `regex::bytes::Regex` wraps, configured as `RegexBuilder` configures it) from
+//! a `Hir` we parse once ourselves. Profiling the 318 CRS 4.28 `@rx` showed a third of the
+//! build in literal extraction for prefilters, mostly wasted on the big case-insensitive
+//! keyword lists (`(?i)\b(?:a(?:bs|cos)|…)`): their prefix-literal sets overflow the
+//! extractor's limits, so the meta engine ends up with no prefilter after paying for the
+//! extraction (and for the reverse-suffix/inner attempts that also fail). For such patterns
+//! ([`skip_literal_extraction`]) we turn automatic prefilters off, which builds the very
+//! same engine (core strategy, lazy DFA, no prefilter) for less work: −16 % of regex build
+//! instructions on CRS. Measured and dropped: building the matching regex with implicit
+//! captures only (`WhichCaptures::Implicit`, a capturing twin built lazily) and turning off
+//! the one-pass DFA and the bounded backtracker changed the build cost by < 0.1 %.
+//! `operators/verify.rs` still uses [`build_regex`] (a `regex::bytes::Regex`) for its
+//! optional patterns; both paths parse with the same syntax settings.
 
 use regex::bytes::{Regex, RegexBuilder};
+use regex_automata::meta;
+use regex_syntax::hir::{Class, Hir, HirKind};
 
 use super::{OpOutput, Operator};
 
@@ -93,26 +110,180 @@ pub fn build_regex(op: &str, pattern: &str) -> Result<Regex, String> {
         .map_err(|e| format!("@{op}: invalid regular expression {pattern:?}: {e}"))
 }
 
+/// The syntax settings of every `@rx` regex: bytes (no Unicode, `.` and classes match bytes,
+/// `(?i)` is ASCII), `(?s)` and `(?m)`, as [`build_regex`] sets them on `RegexBuilder`.
+fn syntax_config() -> regex_automata::util::syntax::Config {
+    regex_automata::util::syntax::Config::new()
+        .unicode(false)
+        .utf8(false)
+        .dot_matches_new_line(true)
+        .multi_line(true)
+}
+
+/// The engine settings `regex::bytes::RegexBuilder` uses (leftmost-first, empty matches
+/// anywhere), with our size and lazy-DFA cache limits.
+fn meta_config() -> meta::Config {
+    meta::Config::new()
+        .match_kind(regex_automata::MatchKind::LeftmostFirst)
+        .utf8_empty(false)
+        .nfa_size_limit(Some(SIZE_LIMIT))
+        .hybrid_cache_capacity(DFA_SIZE_LIMIT)
+}
+
+/// Compiles `pattern` like [`build_regex`], into the meta engine directly (one parse, and no
+/// literal extraction where [`skip_literal_extraction`] says it cannot pay off). Errors read
+/// exactly as [`build_regex`]'s.
+pub fn build_meta(op: &str, pattern: &str) -> Result<meta::Regex, String> {
+    let pattern = if pattern.is_empty() { ".*" } else { pattern };
+    let err =
+        |e: &dyn std::fmt::Display| format!("@{op}: invalid regular expression {pattern:?}: {e}");
+    let hir =
+        regex_automata::util::syntax::parse_with(&rewrite_hex_escapes(pattern), &syntax_config())
+            .map_err(|e| err(&e))?;
+    let config = meta_config().auto_prefilter(!skip_literal_extraction(&hir));
+    meta::Builder::new()
+        .configure(config)
+        .build_from_hir(&hir)
+        .map_err(|e| match e.size_limit() {
+            // `regex::Error::CompiledTooBig` reads so.
+            Some(limit) => err(&format_args!(
+                "Compiled regex exceeds size limit of {limit} bytes."
+            )),
+            None => err(&e),
+        })
+}
+
+/// Leading alternatives from which a pattern counts as a keyword list.
+const KEYWORD_LIST_MIN_BRANCHES: usize = 8;
+/// Distinct first bytes from which prefix literals cannot make a useful prefilter.
+const KEYWORD_LIST_MIN_FIRST_BYTES: usize = 24;
+/// Depth at which the first-byte walk gives up (the parser's nest limit keeps real
+/// patterns far below; giving up keeps literal extraction on).
+const FIRST_BYTES_MAX_DEPTH: usize = 512;
+
+/// Whether the meta engine's literal extraction is known to be wasted on `hir`: the pattern
+/// starts (after assertions and groups) with an alternation of at least
+/// [`KEYWORD_LIST_MIN_BRANCHES`] branches, and a match can start with at least
+/// [`KEYWORD_LIST_MIN_FIRST_BYTES`] distinct bytes (or with none: the empty match).
+///
+/// Measured on CRS 4.28 (regex-automata 0.4.19): the 22 patterns this selects all get the
+/// core strategy without any prefilter when extraction is on, so turning it off changes no
+/// search, only the build (they are 31 % of CRS `@rx` build time). Lower thresholds also
+/// catch patterns where the engine finds a reverse-suffix or reverse-inner literal, which we
+/// must keep.
+fn skip_literal_extraction(hir: &Hir) -> bool {
+    if leading_alternation_len(hir) < KEYWORD_LIST_MIN_BRANCHES {
+        return false;
+    }
+    let mut set = [false; 256];
+    match first_bytes(hir, &mut set, 0) {
+        None => false,
+        Some(true) => true,
+        Some(false) => set.iter().filter(|&&b| b).count() >= KEYWORD_LIST_MIN_FIRST_BYTES,
+    }
+}
+
+/// Number of branches of the alternation `hir` starts with (0 when it starts otherwise),
+/// looking through groups and zero-width assertions.
+fn leading_alternation_len(mut hir: &Hir) -> usize {
+    loop {
+        hir = match hir.kind() {
+            HirKind::Capture(c) => &c.sub,
+            HirKind::Concat(xs) => {
+                match xs.iter().find(|x| !matches!(x.kind(), HirKind::Look(_))) {
+                    Some(x) => x,
+                    None => return 0,
+                }
+            }
+            HirKind::Alternation(xs) => return xs.len(),
+            _ => return 0,
+        }
+    }
+}
+
+/// Marks in `set` the bytes a match of `hir` can start with; returns whether `hir` can
+/// match the empty string (then what follows it can start a match too), or `None` past
+/// [`FIRST_BYTES_MAX_DEPTH`].
+fn first_bytes(hir: &Hir, set: &mut [bool; 256], depth: usize) -> Option<bool> {
+    if depth > FIRST_BYTES_MAX_DEPTH {
+        return None;
+    }
+    Some(match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => true,
+        HirKind::Literal(lit) => match lit.0.first() {
+            Some(&b) => {
+                set[usize::from(b)] = true;
+                false
+            }
+            None => true,
+        },
+        HirKind::Class(Class::Bytes(c)) => {
+            for r in c.ranges() {
+                for b in r.start()..=r.end() {
+                    set[usize::from(b)] = true;
+                }
+            }
+            false
+        }
+        // Only with `(?u)` in the pattern: ASCII as is, anything else by its possible
+        // leading UTF-8 bytes (an over-approximation is fine for a heuristic).
+        HirKind::Class(Class::Unicode(c)) => {
+            for r in c.ranges() {
+                let (lo, hi) = (u32::from(r.start()), u32::from(r.end()));
+                for b in lo..=hi.min(0x7f) {
+                    set[b as usize] = true;
+                }
+                if hi >= 0x80 {
+                    set[0xc2..=0xf4].fill(true);
+                }
+            }
+            false
+        }
+        HirKind::Repetition(rep) => {
+            let nullable = first_bytes(&rep.sub, set, depth + 1)?;
+            rep.min == 0 || nullable
+        }
+        HirKind::Capture(c) => first_bytes(&c.sub, set, depth + 1)?,
+        HirKind::Concat(xs) => {
+            for x in xs {
+                if !first_bytes(x, set, depth + 1)? {
+                    return Some(false);
+                }
+            }
+            true
+        }
+        HirKind::Alternation(xs) => {
+            let mut nullable = false;
+            for x in xs {
+                nullable |= first_bytes(x, set, depth + 1)?;
+            }
+            nullable
+        }
+    })
+}
+
 /// Copies the groups of one match into `dst`: groups 0..=`max` up to the highest group
 /// that participated (PCRE's `rc`); a group in between that did not participate is empty.
-fn push_groups(caps: &regex::bytes::Captures<'_>, max: usize, dst: &mut Vec<Vec<u8>>) {
-    let last = (0..caps.len().min(max.saturating_add(1)))
+fn push_groups(
+    caps: &regex_automata::util::captures::Captures,
+    input: &[u8],
+    max: usize,
+    dst: &mut Vec<Vec<u8>>,
+) {
+    let group = |i: usize| caps.get_group(i).and_then(|sp| input.get(sp.range()));
+    let last = (0..caps.group_len().min(max.saturating_add(1)))
         .rev()
-        .find(|&i| caps.get(i).is_some())
+        .find(|&i| group(i).is_some())
         .unwrap_or(0);
     for i in 0..=last {
-        dst.push(
-            caps.get(i)
-                .map(|m| m.as_bytes().to_vec())
-                .unwrap_or_default(),
-        );
+        dst.push(group(i).map(<[u8]>::to_vec).unwrap_or_default());
     }
 }
 
 /// `@rx`: matches when the regex matches anywhere in the value; captures `TX:0..=9`.
 #[derive(Debug)]
 pub struct Rx {
-    re: Regex,
+    re: meta::Regex,
     /// Whether the pattern has groups (computed once: `captures_len` is not free).
     has_groups: bool,
 }
@@ -120,7 +291,7 @@ pub struct Rx {
 impl Rx {
     /// Compiles `@rx` with `pattern`.
     pub fn new(pattern: &str) -> Result<Self, String> {
-        let re = build_regex("rx", pattern)?;
+        let re = build_meta("rx", pattern)?;
         Ok(Self {
             has_groups: re.captures_len() > 1,
             re,
@@ -143,18 +314,23 @@ impl Operator for Rx {
             return true;
         }
         if self.has_groups {
-            let Some(caps) = self.re.captures(input) else {
+            let mut caps = self.re.create_captures();
+            self.re.captures(input, &mut caps);
+            if !caps.is_match() {
                 return false;
-            };
-            push_groups(&caps, MAX_GROUP, &mut out.captures);
-            out.matched = caps.get(0).map(|m| m.as_bytes().to_vec());
+            }
+            push_groups(&caps, input, MAX_GROUP, &mut out.captures);
+            out.matched = caps
+                .get_match()
+                .and_then(|m| input.get(m.range()))
+                .map(<[u8]>::to_vec);
             return true;
         }
-        let Some(m) = self.re.find(input) else {
+        let Some(m) = self.re.find(input).and_then(|m| input.get(m.range())) else {
             return false;
         };
-        out.captures.push(m.as_bytes().to_vec());
-        out.matched = Some(m.as_bytes().to_vec());
+        out.captures.push(m.to_vec());
+        out.matched = Some(m.to_vec());
         true
     }
 }
@@ -171,14 +347,14 @@ impl Operator for Rx {
 /// [`RX_GLOBAL_MAX_CAPTURES`] captures are kept.
 #[derive(Debug)]
 pub struct RxGlobal {
-    re: Regex,
+    re: meta::Regex,
 }
 
 impl RxGlobal {
     /// Compiles `@rxGlobal` with `pattern`.
     pub fn new(pattern: &str) -> Result<Self, String> {
         Ok(Self {
-            re: build_regex("rxGlobal", pattern)?,
+            re: build_meta("rxGlobal", pattern)?,
         })
     }
 }
@@ -186,9 +362,9 @@ impl RxGlobal {
 impl Operator for RxGlobal {
     fn matches(&self, input: &[u8], out: &mut OpOutput) -> bool {
         if !out.want_captures {
-            return match self.re.find(input) {
+            return match self.re.find(input).and_then(|m| input.get(m.range())) {
                 Some(m) => {
-                    out.matched = Some(m.as_bytes().to_vec());
+                    out.matched = Some(m.to_vec());
                     true
                 }
                 None => false,
@@ -196,15 +372,15 @@ impl Operator for RxGlobal {
         }
         let mut found = false;
         for caps in self.re.captures_iter(input) {
-            let Some(m0) = caps.get(0) else { continue };
+            let Some(m0) = caps.get_match() else { continue };
             if found && m0.is_empty() {
                 continue;
             }
             if !found {
-                out.matched = Some(m0.as_bytes().to_vec());
+                out.matched = input.get(m0.range()).map(<[u8]>::to_vec);
             }
             found = true;
-            push_groups(&caps, usize::MAX, &mut out.captures);
+            push_groups(&caps, input, usize::MAX, &mut out.captures);
             if out.captures.len() >= RX_GLOBAL_MAX_CAPTURES {
                 out.captures.truncate(RX_GLOBAL_MAX_CAPTURES);
                 break;
@@ -257,5 +433,133 @@ mod tests {
         assert!(op.matches(b"abcdefghijk", &mut out));
         assert_eq!(out.captures.len(), 10);
         assert_eq!(out.captures[9], b"i");
+    }
+
+    /// A CRS-style case-insensitive keyword list (`\b(?:…)` with many first letters).
+    const KEYWORDS: &str = r"(?i)\b(?:a(?:bs|cos)|b(?:enchmark|in)|c(?:har|oncat)|d(?:ate|ump)|e(?:lt|xp)|f(?:ield|loor)|g(?:reatest|roup)|h(?:ex|our)|i(?:nstr|snull)|l(?:ength|ower)|(m)(?:ax|in)|n(?:ow|ullif)|o(?:ct|rd)|p(?:i|ow))\W*\(";
+
+    #[test]
+    fn keyword_lists_skip_literal_extraction_and_others_do_not() {
+        let parse = |p: &str| {
+            regex_automata::util::syntax::parse_with(&rewrite_hex_escapes(p), &syntax_config())
+                .unwrap()
+        };
+        assert!(skip_literal_extraction(&parse(KEYWORDS)));
+        // Few branches, few first bytes, or a leading class: extraction stays on (these get
+        // prefix, reverse-suffix or reverse-inner prefilters).
+        assert!(!skip_literal_extraction(&parse("(?i)(?:select|union)")));
+        assert!(!skip_literal_extraction(&parse(
+            "(?:aa|ab|ac|ad|ae|af|ag|ah|ai)"
+        )));
+        assert!(!skip_literal_extraction(&parse(
+            r"(?i)[a-z]+=(?:[^:=]+:[^;]+;)*?[^:=]+:url\(javascript"
+        )));
+        assert!(!skip_literal_extraction(&parse(
+            r"(?:^|[^\x5c])\x5c[cdeghijklmpqwxyz]"
+        )));
+    }
+
+    #[test]
+    fn meta_build_matches_like_regex_bytes() {
+        let cases: &[(&str, &[&[u8]])] = &[
+            (
+                KEYWORDS,
+                &[
+                    b"x=CONCAT (1)",
+                    b"xconcat(",
+                    b"Max(",
+                    b"nothing",
+                    b"a\nlower\n(",
+                ],
+            ),
+            (r"^b$", &[b"a\nb\nc", b"ab"]),
+            (r"a.b", &[b"a\nb", b"a\xffb", b"ab"]),
+            (r"(?i)\x{c2}Z", &[b"\xc2z", "\u{c2}z".as_bytes()]),
+            (r"([a-z]+)=(\d+)?", &[b"..key=1", b"key=", b"=1"]),
+            ("", &[b"", b"abc"]),
+        ];
+        for (pattern, inputs) in cases {
+            let old = build_regex("rx", pattern).unwrap();
+            let new = build_meta("rx", pattern).unwrap();
+            for &input in inputs.iter() {
+                assert_eq!(
+                    old.is_match(input),
+                    new.is_match(input),
+                    "{pattern} {input:?}"
+                );
+                let old_caps = old
+                    .captures(input)
+                    .map(|c| c.iter().map(|g| g.map(|m| m.range())).collect::<Vec<_>>());
+                let mut caps = new.create_captures();
+                new.captures(input, &mut caps);
+                let new_caps = caps.is_match().then(|| {
+                    (0..caps.group_len())
+                        .map(|i| caps.get_group(i).map(|s| s.range()))
+                        .collect::<Vec<_>>()
+                });
+                assert_eq!(old_caps, new_caps, "{pattern} {input:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn meta_build_errors_read_as_before() {
+        for pattern in [
+            "a(?!b)",
+            "(abc",
+            "[z-a]",
+            r"\1",
+            "a{2,1}",
+            r"(?:\w{100}){1000}",
+        ] {
+            let old = build_regex("rxGlobal", pattern).unwrap_err();
+            let new = build_meta("rxGlobal", pattern).unwrap_err();
+            assert_eq!(old, new);
+            assert!(
+                new.starts_with("@rxGlobal: invalid regular expression"),
+                "{new}"
+            );
+        }
+    }
+
+    #[test]
+    fn keyword_list_capture_sets_groups() {
+        let op = Rx::new(KEYWORDS).unwrap();
+        let mut out = OpOutput {
+            want_captures: true,
+            ..Default::default()
+        };
+        assert!(op.matches(b"id=1 or MAX (2)", &mut out));
+        assert_eq!(out.captures, vec![b"MAX (".to_vec(), b"M".to_vec()]);
+        assert_eq!(out.matched.as_deref(), Some(&b"MAX ("[..]));
+        let mut out = OpOutput {
+            want_captures: true,
+            ..Default::default()
+        };
+        assert!(op.matches(b"concat(", &mut out));
+        // Group 1 did not take part: only TX:0, as PCRE's `rc` says.
+        assert_eq!(out.captures, vec![b"concat(".to_vec()]);
+        assert!(!op.matches(b"maximum", &mut OpOutput::default()));
+    }
+
+    #[test]
+    fn rx_global_numbers_every_match() {
+        let op = RxGlobal::new("([a-z])([0-9])?").unwrap();
+        let mut out = OpOutput {
+            want_captures: true,
+            ..Default::default()
+        };
+        assert!(op.matches(b"a1-b", &mut out));
+        assert_eq!(
+            out.captures,
+            vec![
+                b"a1".to_vec(),
+                b"a".to_vec(),
+                b"1".to_vec(),
+                b"b".to_vec(),
+                b"b".to_vec()
+            ]
+        );
+        assert_eq!(out.matched.as_deref(), Some(&b"a1"[..]));
     }
 }
