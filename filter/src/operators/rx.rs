@@ -35,7 +35,7 @@
 //! extraction (and for the reverse-suffix/inner attempts that also fail). For such patterns
 //! ([`skip_literal_extraction`]) we turn automatic prefilters off, which builds the very
 //! same engine (core strategy, lazy DFA, no prefilter) for less work: −16 % of regex build
-//! instructions on CRS. Measured and dropped: building the matching regex with implicit
+//! instructions on CRS (17 patterns). Measured and dropped: building the matching regex with implicit
 //! captures only (`WhichCaptures::Implicit`, a capturing twin built lazily) and turning off
 //! the one-pass DFA and the bounded backtracker changed the build cost by < 0.1 %.
 //! `operators/verify.rs` still uses [`build_regex`] (a `regex::bytes::Regex`) for its
@@ -155,31 +155,62 @@ pub fn build_meta(op: &str, pattern: &str) -> Result<meta::Regex, String> {
 
 /// Leading alternatives from which a pattern counts as a keyword list.
 const KEYWORD_LIST_MIN_BRANCHES: usize = 8;
+/// Alternation branches, all levels counted, from which a case-insensitive keyword list
+/// overflows the literal extractor (each letter doubles the literals, the extractor keeps
+/// 250 at most).
+const KEYWORD_LIST_MIN_TOTAL_BRANCHES: usize = 64;
 /// Distinct first bytes from which prefix literals cannot make a useful prefilter.
 const KEYWORD_LIST_MIN_FIRST_BYTES: usize = 24;
-/// Depth at which the first-byte walk gives up (the parser's nest limit keeps real
+/// Depth at which the walks over a `Hir` give up (the parser's nest limit keeps real
 /// patterns far below; giving up keeps literal extraction on).
-const FIRST_BYTES_MAX_DEPTH: usize = 512;
+const HIR_WALK_MAX_DEPTH: usize = 512;
 
-/// Whether the meta engine's literal extraction is known to be wasted on `hir`: the pattern
-/// starts (after assertions and groups) with an alternation of at least
-/// [`KEYWORD_LIST_MIN_BRANCHES`] branches, and a match can start with at least
-/// [`KEYWORD_LIST_MIN_FIRST_BYTES`] distinct bytes (or with none: the empty match).
+/// Whether the meta engine's literal extraction is known to be wasted on `hir`: a large
+/// case-insensitive keyword list. The pattern starts (after assertions and groups) with an
+/// alternation of at least [`KEYWORD_LIST_MIN_BRANCHES`] branches, has at least
+/// [`KEYWORD_LIST_MIN_TOTAL_BRANCHES`] branches in all, cannot match the empty string, and
+/// a match starts with one of at least [`KEYWORD_LIST_MIN_FIRST_BYTES`] distinct bytes, a
+/// set that holds every letter in both cases (`(?i)`).
 ///
-/// Measured on CRS 4.28 (regex-automata 0.4.19): the 22 patterns this selects all get the
-/// core strategy without any prefilter when extraction is on, so turning it off changes no
-/// search, only the build (they are 31 % of CRS `@rx` build time). Lower thresholds also
-/// catch patterns where the engine finds a reverse-suffix or reverse-inner literal, which we
-/// must keep.
+/// Measured on CRS 4.28 (regex-automata 0.4.19): the 17 patterns this selects all get the
+/// core strategy without any prefilter when extraction is on, and the engine built with
+/// extraction off is the same (identical `Debug` dump), so only the build changes (they
+/// are 30 % of CRS `@rx` build time). Looser rules also catch patterns where the engine
+/// finds a prefix, reverse-suffix or reverse-inner prefilter, which we must keep; the
+/// case-insensitive and size conditions keep case-sensitive or short lists (real prefix
+/// literals) out.
 fn skip_literal_extraction(hir: &Hir) -> bool {
-    if leading_alternation_len(hir) < KEYWORD_LIST_MIN_BRANCHES {
+    if leading_alternation_len(hir) < KEYWORD_LIST_MIN_BRANCHES
+        || count_branches(hir, 0).is_none_or(|n| n < KEYWORD_LIST_MIN_TOTAL_BRANCHES)
+    {
         return false;
     }
     let mut set = [false; 256];
-    match first_bytes(hir, &mut set, 0) {
-        None => false,
-        Some(true) => true,
-        Some(false) => set.iter().filter(|&&b| b).count() >= KEYWORD_LIST_MIN_FIRST_BYTES,
+    if first_bytes(hir, &mut set, 0) != Some(false) {
+        return false;
+    }
+    let both_cases = |c: u8| set[usize::from(c)] == set[usize::from(c.to_ascii_uppercase())];
+    set.iter().filter(|&&b| b).count() >= KEYWORD_LIST_MIN_FIRST_BYTES
+        && (b'a'..=b'z').all(both_cases)
+}
+
+/// Number of alternation branches in `hir`, all levels counted (`None` past
+/// [`HIR_WALK_MAX_DEPTH`]).
+fn count_branches(hir: &Hir, depth: usize) -> Option<usize> {
+    if depth > HIR_WALK_MAX_DEPTH {
+        return None;
+    }
+    let sum = |xs: &[Hir]| {
+        xs.iter().try_fold(0usize, |n, x| {
+            Some(n.saturating_add(count_branches(x, depth + 1)?))
+        })
+    };
+    match hir.kind() {
+        HirKind::Alternation(xs) => sum(xs).map(|n| n.saturating_add(xs.len())),
+        HirKind::Concat(xs) => sum(xs),
+        HirKind::Capture(c) => count_branches(&c.sub, depth + 1),
+        HirKind::Repetition(r) => count_branches(&r.sub, depth + 1),
+        HirKind::Empty | HirKind::Literal(_) | HirKind::Class(_) | HirKind::Look(_) => Some(0),
     }
 }
 
@@ -203,9 +234,9 @@ fn leading_alternation_len(mut hir: &Hir) -> usize {
 
 /// Marks in `set` the bytes a match of `hir` can start with; returns whether `hir` can
 /// match the empty string (then what follows it can start a match too), or `None` past
-/// [`FIRST_BYTES_MAX_DEPTH`].
+/// [`HIR_WALK_MAX_DEPTH`].
 fn first_bytes(hir: &Hir, set: &mut [bool; 256], depth: usize) -> Option<bool> {
-    if depth > FIRST_BYTES_MAX_DEPTH {
+    if depth > HIR_WALK_MAX_DEPTH {
         return None;
     }
     Some(match hir.kind() {
@@ -435,8 +466,17 @@ mod tests {
         assert_eq!(out.captures[9], b"i");
     }
 
-    /// A CRS-style case-insensitive keyword list (`\b(?:…)` with many first letters).
-    const KEYWORDS: &str = r"(?i)\b(?:a(?:bs|cos)|b(?:enchmark|in)|c(?:har|oncat)|d(?:ate|ump)|e(?:lt|xp)|f(?:ield|loor)|g(?:reatest|roup)|h(?:ex|our)|i(?:nstr|snull)|l(?:ength|ower)|(m)(?:ax|in)|n(?:ow|ullif)|o(?:ct|rd)|p(?:i|ow))\W*\(";
+    /// A CRS-style case-insensitive keyword list (`\b(?:…)`, 16 first letters, 96 branches),
+    /// with one group (`m`); `case` is `(?i)` or empty.
+    fn keywords(case: &str) -> String {
+        let alts: Vec<String> = (b'a'..=b'p')
+            .map(|c| match c {
+                b'm' => "(m)(?:ax|in|od|id|onth)".to_owned(),
+                _ => format!("{}(?:bs|cos|in|ax|ength)", char::from(c)),
+            })
+            .collect();
+        format!(r"{case}\b(?:{})\W*\(", alts.join("|"))
+    }
 
     #[test]
     fn keyword_lists_skip_literal_extraction_and_others_do_not() {
@@ -444,9 +484,13 @@ mod tests {
             regex_automata::util::syntax::parse_with(&rewrite_hex_escapes(p), &syntax_config())
                 .unwrap()
         };
-        assert!(skip_literal_extraction(&parse(KEYWORDS)));
-        // Few branches, few first bytes, or a leading class: extraction stays on (these get
-        // prefix, reverse-suffix or reverse-inner prefilters).
+        assert!(skip_literal_extraction(&parse(&keywords("(?i)"))));
+        // Case-sensitive lists, short lists, few first bytes, or a leading class:
+        // extraction stays on (these get prefix, reverse-suffix or reverse-inner prefilters).
+        assert!(!skip_literal_extraction(&parse(&keywords(""))));
+        assert!(!skip_literal_extraction(&parse(
+            "(?i)(?:abs|bin|cos|date|exp|field|group|hex|instr|length|max|now|ord|pi)"
+        )));
         assert!(!skip_literal_extraction(&parse("(?i)(?:select|union)")));
         assert!(!skip_literal_extraction(&parse(
             "(?:aa|ab|ac|ad|ae|af|ag|ah|ai)"
@@ -461,15 +505,16 @@ mod tests {
 
     #[test]
     fn meta_build_matches_like_regex_bytes() {
+        let kw = keywords("(?i)");
         let cases: &[(&str, &[&[u8]])] = &[
             (
-                KEYWORDS,
+                &kw,
                 &[
                     b"x=CONCAT (1)",
-                    b"xconcat(",
+                    b"xcos(",
                     b"Max(",
                     b"nothing",
-                    b"a\nlower\n(",
+                    b"a\nlength\n(",
                 ],
             ),
             (r"^b$", &[b"a\nb\nc", b"ab"]),
@@ -524,7 +569,7 @@ mod tests {
 
     #[test]
     fn keyword_list_capture_sets_groups() {
-        let op = Rx::new(KEYWORDS).unwrap();
+        let op = Rx::new(&keywords("(?i)")).unwrap();
         let mut out = OpOutput {
             want_captures: true,
             ..Default::default()
@@ -536,9 +581,9 @@ mod tests {
             want_captures: true,
             ..Default::default()
         };
-        assert!(op.matches(b"concat(", &mut out));
+        assert!(op.matches(b"x=CIN(1)", &mut out));
         // Group 1 did not take part: only TX:0, as PCRE's `rc` says.
-        assert_eq!(out.captures, vec![b"concat(".to_vec()]);
+        assert_eq!(out.captures, vec![b"CIN(".to_vec()]);
         assert!(!op.matches(b"maximum", &mut OpOutput::default()));
     }
 
