@@ -607,4 +607,78 @@ mod tests {
         );
         assert_eq!(out.matched.as_deref(), Some(&b"a1"[..]));
     }
+
+    /// The CRS `@rx` parameters, read through `RuleSet::compile` (`CRS_DIR`, or
+    /// `shared/crs/v4.28.0` above the crate).
+    fn crs_rx_params() -> Vec<String> {
+        let dir = std::env::var("CRS_DIR").map_or_else(
+            |_| {
+                let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+                manifest
+                    .ancestors()
+                    .map(|a| a.join("shared/crs/v4.28.0"))
+                    .find(|d| d.is_dir())
+                    .expect("no shared/crs/v4.28.0 above the crate; set CRS_DIR")
+            },
+            std::path::PathBuf::from,
+        );
+        let mut files = crate::FileSet::new();
+        files.insert(
+            "crs/crs-setup.conf",
+            std::fs::read(dir.join("crs-setup.conf.example")).expect("crs-setup"),
+        );
+        for entry in std::fs::read_dir(dir.join("rules"))
+            .expect("rules dir")
+            .flatten()
+        {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            files.insert(
+                format!("crs/rules/{name}"),
+                std::fs::read(entry.path()).unwrap(),
+            );
+        }
+        let text = "Include crs/crs-setup.conf\nInclude crs/rules/*.conf\n";
+        let set = crate::RuleSet::compile("main", text, &files).expect("CRS compiles");
+        let mut params = Vec::new();
+        for rule in &set.rules {
+            let mut link = Some(rule);
+            while let Some(r) = link {
+                if let Some(op) = r.op.as_ref().filter(|op| op.name == "rx") {
+                    params.push(op.param.clone());
+                }
+                link = r.chained.as_deref();
+            }
+        }
+        params
+    }
+
+    /// On the CRS patterns the keyword-list rule selects, the engine built without literal
+    /// extraction is the one built with it: same `Debug` dump (strategy, prefilters, NFAs),
+    /// the prefilter setting aside. Guards that claim across regex-automata upgrades.
+    #[test]
+    fn crs_keyword_lists_build_the_same_engine_without_extraction() {
+        let dump = |hir: &Hir, extract: bool| {
+            let re = meta::Builder::new()
+                .configure(meta_config().auto_prefilter(extract))
+                .build_from_hir(hir)
+                .unwrap();
+            format!("{re:?}").replace(&format!("autopre: Some({extract})"), "")
+        };
+        let params = crs_rx_params();
+        assert!(params.len() > 300, "{} CRS @rx", params.len());
+        let mut selected = 0;
+        for p in &params {
+            let hir =
+                regex_automata::util::syntax::parse_with(&rewrite_hex_escapes(p), &syntax_config())
+                    .unwrap();
+            if skip_literal_extraction(&hir) {
+                selected += 1;
+                assert!(
+                    dump(&hir, true) == dump(&hir, false),
+                    "engines differ for {p}"
+                );
+            }
+        }
+        assert!(selected >= 15, "{selected} CRS keyword lists");
+    }
 }
