@@ -344,6 +344,15 @@ impl Operator for Rx {
         if !out.want_captures {
             return true;
         }
+        self.capture(input, out)
+    }
+}
+
+impl Rx {
+    /// The match position and groups of a value `is_match` accepted (out of line: the hot
+    /// path is `is_match` alone, which is then as lean as `regex::bytes::Regex::is_match`).
+    #[inline(never)]
+    fn capture(&self, input: &[u8], out: &mut OpOutput) -> bool {
         if self.has_groups {
             let mut caps = self.re.create_captures();
             self.re.captures(input, &mut caps);
