@@ -133,27 +133,43 @@ fn meta_config() -> meta::Config {
         .hybrid_cache_capacity(DFA_SIZE_LIMIT)
 }
 
-/// Compiles `pattern` like [`build_regex`], into the meta engine directly (one parse, and no
-/// literal extraction where `skip_literal_extraction` says it cannot pay off). Errors read
-/// exactly as [`build_regex`]'s.
-pub fn build_meta(op: &str, pattern: &str) -> Result<meta::Regex, String> {
+/// The error text of an invalid `@op` pattern (as `regex::Error` words it).
+fn invalid(op: &str, pattern: &str, e: &dyn std::fmt::Display) -> String {
     let pattern = if pattern.is_empty() { ".*" } else { pattern };
-    let err =
-        |e: &dyn std::fmt::Display| format!("@{op}: invalid regular expression {pattern:?}: {e}");
-    let hir =
-        regex_automata::util::syntax::parse_with(&rewrite_hex_escapes(pattern), &syntax_config())
-            .map_err(|e| err(&e))?;
-    let config = meta_config().auto_prefilter(!skip_literal_extraction(&hir));
+    format!("@{op}: invalid regular expression {pattern:?}: {e}")
+}
+
+/// Parses `pattern` as `@rx` reads it (the `Hir` [`build_meta_from_hir`] compiles); other
+/// analyses of the pattern can share this one parse. Errors read as [`build_regex`]'s.
+pub fn parse_pattern(op: &str, pattern: &str) -> Result<Hir, String> {
+    let pattern = if pattern.is_empty() { ".*" } else { pattern };
+    regex_automata::util::syntax::parse_with(&rewrite_hex_escapes(pattern), &syntax_config())
+        .map_err(|e| invalid(op, pattern, &e))
+}
+
+/// Compiles a pattern [`parse_pattern`] parsed (`pattern` only names it in errors), with no
+/// literal extraction where `skip_literal_extraction` says it cannot pay off.
+pub fn build_meta_from_hir(op: &str, pattern: &str, hir: &Hir) -> Result<meta::Regex, String> {
+    let config = meta_config().auto_prefilter(!skip_literal_extraction(hir));
     meta::Builder::new()
         .configure(config)
-        .build_from_hir(&hir)
+        .build_from_hir(hir)
         .map_err(|e| match e.size_limit() {
             // `regex::Error::CompiledTooBig` reads so.
-            Some(limit) => err(&format_args!(
-                "Compiled regex exceeds size limit of {limit} bytes."
-            )),
-            None => err(&e),
+            Some(limit) => invalid(
+                op,
+                pattern,
+                &format_args!("Compiled regex exceeds size limit of {limit} bytes."),
+            ),
+            None => invalid(op, pattern, &e),
         })
+}
+
+/// Compiles `pattern` like [`build_regex`], into the meta engine directly: one parse, and
+/// no literal extraction where `skip_literal_extraction` says it cannot pay off. Errors read
+/// exactly as [`build_regex`]'s.
+pub fn build_meta(op: &str, pattern: &str) -> Result<meta::Regex, String> {
+    build_meta_from_hir(op, pattern, &parse_pattern(op, pattern)?)
 }
 
 /// Leading alternatives from which a pattern counts as a keyword list.
