@@ -199,9 +199,9 @@ const HIR_WALK_MAX_DEPTH: usize = 512;
 /// case-insensitive and size conditions keep case-sensitive or short lists (real prefix
 /// literals) out.
 fn skip_literal_extraction(hir: &Hir) -> bool {
-    if leading_alternation_len(hir) < KEYWORD_LIST_MIN_BRANCHES
-        || count_branches(hir, 0).is_none_or(|n| n < KEYWORD_LIST_MIN_TOTAL_BRANCHES)
-    {
+    // Cheapest tests first: the leading alternation, then the first bytes (a walk over the
+    // start of the pattern), then the branch count (stops once enough are seen).
+    if leading_alternation_len(hir) < KEYWORD_LIST_MIN_BRANCHES {
         return false;
     }
     let mut set = [false; 256];
@@ -209,28 +209,38 @@ fn skip_literal_extraction(hir: &Hir) -> bool {
         return false;
     }
     let both_cases = |c: u8| set[usize::from(c)] == set[usize::from(c.to_ascii_uppercase())];
-    set.iter().filter(|&&b| b).count() >= KEYWORD_LIST_MIN_FIRST_BYTES
-        && (b'a'..=b'z').all(both_cases)
+    if set.iter().filter(|&&b| b).count() < KEYWORD_LIST_MIN_FIRST_BYTES
+        || !(b'a'..=b'z').all(both_cases)
+    {
+        return false;
+    }
+    let mut wanted = KEYWORD_LIST_MIN_TOTAL_BRANCHES;
+    has_branches(hir, &mut wanted, 0) == Some(true)
 }
 
-/// Number of alternation branches in `hir`, all levels counted (`None` past
-/// [`HIR_WALK_MAX_DEPTH`]).
-fn count_branches(hir: &Hir, depth: usize) -> Option<usize> {
+/// Whether `hir` has `*wanted` alternation branches, all levels counted: counts them down
+/// and stops at zero (`None` past [`HIR_WALK_MAX_DEPTH`]).
+fn has_branches(hir: &Hir, wanted: &mut usize, depth: usize) -> Option<bool> {
     if depth > HIR_WALK_MAX_DEPTH {
         return None;
     }
-    let sum = |xs: &[Hir]| {
-        xs.iter().try_fold(0usize, |n, x| {
-            Some(n.saturating_add(count_branches(x, depth + 1)?))
-        })
+    let subs: &[Hir] = match hir.kind() {
+        HirKind::Alternation(xs) => {
+            *wanted = wanted.saturating_sub(xs.len());
+            xs
+        }
+        HirKind::Concat(xs) => xs,
+        HirKind::Capture(c) => std::slice::from_ref(&*c.sub),
+        HirKind::Repetition(r) => std::slice::from_ref(&*r.sub),
+        HirKind::Empty | HirKind::Literal(_) | HirKind::Class(_) | HirKind::Look(_) => &[],
     };
-    match hir.kind() {
-        HirKind::Alternation(xs) => sum(xs).map(|n| n.saturating_add(xs.len())),
-        HirKind::Concat(xs) => sum(xs),
-        HirKind::Capture(c) => count_branches(&c.sub, depth + 1),
-        HirKind::Repetition(r) => count_branches(&r.sub, depth + 1),
-        HirKind::Empty | HirKind::Literal(_) | HirKind::Class(_) | HirKind::Look(_) => Some(0),
+    for x in subs {
+        if *wanted == 0 {
+            break;
+        }
+        has_branches(x, wanted, depth + 1)?;
     }
+    Some(*wanted == 0)
 }
 
 /// Number of branches of the alternation `hir` starts with (0 when it starts otherwise),
