@@ -1,4 +1,5 @@
-//! `@rx` and `@rxGlobal`: regular expression match, on `regex::bytes` (linear time).
+//! `@rx` and `@rxGlobal`: regular expression match, on the meta regex engine of
+//! `regex-automata` (the engine behind `regex::bytes`; linear time).
 //!
 //! Semantics mirror libmodsecurity 3 (`src/utils/regex.cc`): patterns are compiled with
 //! `PCRE_DOTALL | PCRE_MULTILINE`, so we set `(?s)` (dot matches `\n`) and `(?m)` (`^`/`$`
@@ -25,8 +26,27 @@
 //! grown, so the hard ceiling is 318 × 256 KiB per direction while typical use is far lower
 //! (to be measured on the wasm heap). The compiled program size is capped at [`SIZE_LIMIT`]
 //! (8 MiB), which every CRS regex fits (a test compiles them all).
+//!
+//! Build cost (configure time): `@rx` and `@rxGlobal` build a `regex_automata::meta::Regex`
+//! (the engine `regex::bytes::Regex` wraps, configured as `RegexBuilder` configures it) from
+//! a `Hir` we parse once ourselves. Profiling the 318 CRS 4.28 `@rx` showed a third of the
+//! build in literal extraction for prefilters, mostly wasted on the big case-insensitive
+//! keyword lists (`(?i)\b(?:a(?:bs|cos)|…)`): their prefix-literal sets overflow the
+//! extractor's limits, so the meta engine ends up with no prefilter after paying for the
+//! extraction (and for the reverse-suffix/inner attempts that also fail). For such patterns
+//! (`skip_literal_extraction`) we turn automatic prefilters off, which builds the very
+//! same engine (core strategy, lazy DFA, no prefilter) for less work: −16 % of `@rx` build
+//! instructions on CRS (17 patterns), searches unchanged. Measured and dropped: building the
+//! matching regex with implicit captures only (`WhichCaptures::Implicit`, with a capturing
+//! twin built lazily) and turning off the one-pass DFA and the bounded backtracker: each
+//! changed the build cost by < 0.1 % (capture states are cheap, and the one-pass DFA build
+//! gives up early on patterns that are not one-pass).
+//! `operators/verify.rs` still uses [`build_regex`] (a `regex::bytes::Regex`) for its
+//! optional patterns; both paths parse with the same syntax settings.
 
 use regex::bytes::{Regex, RegexBuilder};
+use regex_automata::meta;
+use regex_syntax::hir::{Class, Hir, HirKind};
 
 use super::{OpOutput, Operator};
 
@@ -93,26 +113,237 @@ pub fn build_regex(op: &str, pattern: &str) -> Result<Regex, String> {
         .map_err(|e| format!("@{op}: invalid regular expression {pattern:?}: {e}"))
 }
 
+/// The syntax settings of every `@rx` regex: bytes (no Unicode, `.` and classes match bytes,
+/// `(?i)` is ASCII), `(?s)` and `(?m)`, as [`build_regex`] sets them on `RegexBuilder`.
+fn syntax_config() -> regex_automata::util::syntax::Config {
+    regex_automata::util::syntax::Config::new()
+        .unicode(false)
+        .utf8(false)
+        .dot_matches_new_line(true)
+        .multi_line(true)
+}
+
+/// The engine settings `regex::bytes::RegexBuilder` uses (leftmost-first, empty matches
+/// anywhere), with our size and lazy-DFA cache limits.
+fn meta_config() -> meta::Config {
+    meta::Config::new()
+        .match_kind(regex_automata::MatchKind::LeftmostFirst)
+        .utf8_empty(false)
+        .nfa_size_limit(Some(SIZE_LIMIT))
+        .hybrid_cache_capacity(DFA_SIZE_LIMIT)
+}
+
+/// The error text of an invalid `@op` pattern (as `regex::Error` words it).
+fn invalid(op: &str, pattern: &str, e: &dyn std::fmt::Display) -> String {
+    let pattern = if pattern.is_empty() { ".*" } else { pattern };
+    format!("@{op}: invalid regular expression {pattern:?}: {e}")
+}
+
+/// Parses `pattern` as `@rx` reads it (the `Hir` [`build_meta_from_hir`] compiles); other
+/// analyses of the pattern can share this one parse. Errors read as [`build_regex`]'s.
+pub fn parse_pattern(op: &str, pattern: &str) -> Result<Hir, String> {
+    let pattern = if pattern.is_empty() { ".*" } else { pattern };
+    regex_automata::util::syntax::parse_with(&rewrite_hex_escapes(pattern), &syntax_config())
+        .map_err(|e| invalid(op, pattern, &e))
+}
+
+/// Compiles a pattern [`parse_pattern`] parsed (`pattern` only names it in errors), with no
+/// literal extraction where `skip_literal_extraction` says it cannot pay off.
+pub fn build_meta_from_hir(op: &str, pattern: &str, hir: &Hir) -> Result<meta::Regex, String> {
+    let config = meta_config().auto_prefilter(!skip_literal_extraction(hir));
+    meta::Builder::new()
+        .configure(config)
+        .build_from_hir(hir)
+        .map_err(|e| match e.size_limit() {
+            // `regex::Error::CompiledTooBig` reads so.
+            Some(limit) => invalid(
+                op,
+                pattern,
+                &format_args!("Compiled regex exceeds size limit of {limit} bytes."),
+            ),
+            None => invalid(op, pattern, &e),
+        })
+}
+
+/// Compiles `pattern` like [`build_regex`], into the meta engine directly: one parse, and
+/// no literal extraction where `skip_literal_extraction` says it cannot pay off. Errors read
+/// exactly as [`build_regex`]'s.
+pub fn build_meta(op: &str, pattern: &str) -> Result<meta::Regex, String> {
+    build_meta_from_hir(op, pattern, &parse_pattern(op, pattern)?)
+}
+
+/// Leading alternatives from which a pattern counts as a keyword list.
+const KEYWORD_LIST_MIN_BRANCHES: usize = 8;
+/// Alternation branches, all levels counted, from which a case-insensitive keyword list
+/// overflows the literal extractor (each letter doubles the literals, the extractor keeps
+/// 250 at most).
+const KEYWORD_LIST_MIN_TOTAL_BRANCHES: usize = 64;
+/// Distinct first bytes from which prefix literals cannot make a useful prefilter.
+const KEYWORD_LIST_MIN_FIRST_BYTES: usize = 24;
+/// Depth at which the walks over a `Hir` give up (the parser's nest limit keeps real
+/// patterns far below; giving up keeps literal extraction on).
+const HIR_WALK_MAX_DEPTH: usize = 512;
+
+/// Whether the meta engine's literal extraction is known to be wasted on `hir`: a large
+/// case-insensitive keyword list. The pattern starts (after assertions and groups) with an
+/// alternation of at least [`KEYWORD_LIST_MIN_BRANCHES`] branches, has at least
+/// [`KEYWORD_LIST_MIN_TOTAL_BRANCHES`] branches in all, cannot match the empty string, and
+/// a match starts with one of at least [`KEYWORD_LIST_MIN_FIRST_BYTES`] distinct bytes, a
+/// set that holds every letter in both cases (`(?i)`).
+///
+/// Measured on CRS 4.28 (regex-automata 0.4.19): the 17 patterns this selects all get the
+/// core strategy without any prefilter when extraction is on, and the engine built with
+/// extraction off is the same (identical `Debug` dump), so only the build changes (they
+/// are 30 % of CRS `@rx` build time). Looser rules also catch patterns where the engine
+/// finds a prefix, reverse-suffix or reverse-inner prefilter, which we must keep; the
+/// case-insensitive and size conditions keep case-sensitive or short lists (real prefix
+/// literals) out.
+fn skip_literal_extraction(hir: &Hir) -> bool {
+    // Cheapest tests first: the leading alternation, then the first bytes (a walk over the
+    // start of the pattern), then the branch count (stops once enough are seen).
+    if leading_alternation_len(hir) < KEYWORD_LIST_MIN_BRANCHES {
+        return false;
+    }
+    let mut set = [false; 256];
+    if first_bytes(hir, &mut set, 0) != Some(false) {
+        return false;
+    }
+    let both_cases = |c: u8| set[usize::from(c)] == set[usize::from(c.to_ascii_uppercase())];
+    if set.iter().filter(|&&b| b).count() < KEYWORD_LIST_MIN_FIRST_BYTES
+        || !(b'a'..=b'z').all(both_cases)
+    {
+        return false;
+    }
+    let mut wanted = KEYWORD_LIST_MIN_TOTAL_BRANCHES;
+    has_branches(hir, &mut wanted, 0) == Some(true)
+}
+
+/// Whether `hir` has `*wanted` alternation branches, all levels counted: counts them down
+/// and stops at zero (`None` past [`HIR_WALK_MAX_DEPTH`]).
+fn has_branches(hir: &Hir, wanted: &mut usize, depth: usize) -> Option<bool> {
+    if depth > HIR_WALK_MAX_DEPTH {
+        return None;
+    }
+    let subs: &[Hir] = match hir.kind() {
+        HirKind::Alternation(xs) => {
+            *wanted = wanted.saturating_sub(xs.len());
+            xs
+        }
+        HirKind::Concat(xs) => xs,
+        HirKind::Capture(c) => std::slice::from_ref(&*c.sub),
+        HirKind::Repetition(r) => std::slice::from_ref(&*r.sub),
+        HirKind::Empty | HirKind::Literal(_) | HirKind::Class(_) | HirKind::Look(_) => &[],
+    };
+    for x in subs {
+        if *wanted == 0 {
+            break;
+        }
+        has_branches(x, wanted, depth + 1)?;
+    }
+    Some(*wanted == 0)
+}
+
+/// Number of branches of the alternation `hir` starts with (0 when it starts otherwise),
+/// looking through groups and zero-width assertions.
+fn leading_alternation_len(mut hir: &Hir) -> usize {
+    loop {
+        hir = match hir.kind() {
+            HirKind::Capture(c) => &c.sub,
+            HirKind::Concat(xs) => {
+                match xs.iter().find(|x| !matches!(x.kind(), HirKind::Look(_))) {
+                    Some(x) => x,
+                    None => return 0,
+                }
+            }
+            HirKind::Alternation(xs) => return xs.len(),
+            _ => return 0,
+        }
+    }
+}
+
+/// Marks in `set` the bytes a match of `hir` can start with; returns whether `hir` can
+/// match the empty string (then what follows it can start a match too), or `None` past
+/// [`HIR_WALK_MAX_DEPTH`].
+fn first_bytes(hir: &Hir, set: &mut [bool; 256], depth: usize) -> Option<bool> {
+    if depth > HIR_WALK_MAX_DEPTH {
+        return None;
+    }
+    Some(match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => true,
+        HirKind::Literal(lit) => match lit.0.first() {
+            Some(&b) => {
+                set[usize::from(b)] = true;
+                false
+            }
+            None => true,
+        },
+        HirKind::Class(Class::Bytes(c)) => {
+            for r in c.ranges() {
+                for b in r.start()..=r.end() {
+                    set[usize::from(b)] = true;
+                }
+            }
+            false
+        }
+        // Only with `(?u)` in the pattern: ASCII as is, anything else by its possible
+        // leading UTF-8 bytes (an over-approximation is fine for a heuristic).
+        HirKind::Class(Class::Unicode(c)) => {
+            for r in c.ranges() {
+                let (lo, hi) = (u32::from(r.start()), u32::from(r.end()));
+                for b in lo..=hi.min(0x7f) {
+                    set[b as usize] = true;
+                }
+                if hi >= 0x80 {
+                    set[0xc2..=0xf4].fill(true);
+                }
+            }
+            false
+        }
+        HirKind::Repetition(rep) => {
+            let nullable = first_bytes(&rep.sub, set, depth + 1)?;
+            rep.min == 0 || nullable
+        }
+        HirKind::Capture(c) => first_bytes(&c.sub, set, depth + 1)?,
+        HirKind::Concat(xs) => {
+            for x in xs {
+                if !first_bytes(x, set, depth + 1)? {
+                    return Some(false);
+                }
+            }
+            true
+        }
+        HirKind::Alternation(xs) => {
+            let mut nullable = false;
+            for x in xs {
+                nullable |= first_bytes(x, set, depth + 1)?;
+            }
+            nullable
+        }
+    })
+}
+
 /// Copies the groups of one match into `dst`: groups 0..=`max` up to the highest group
 /// that participated (PCRE's `rc`); a group in between that did not participate is empty.
-fn push_groups(caps: &regex::bytes::Captures<'_>, max: usize, dst: &mut Vec<Vec<u8>>) {
-    let last = (0..caps.len().min(max.saturating_add(1)))
+fn push_groups(
+    caps: &regex_automata::util::captures::Captures,
+    input: &[u8],
+    max: usize,
+    dst: &mut Vec<Vec<u8>>,
+) {
+    let group = |i: usize| caps.get_group(i).and_then(|sp| input.get(sp.range()));
+    let last = (0..caps.group_len().min(max.saturating_add(1)))
         .rev()
-        .find(|&i| caps.get(i).is_some())
+        .find(|&i| group(i).is_some())
         .unwrap_or(0);
     for i in 0..=last {
-        dst.push(
-            caps.get(i)
-                .map(|m| m.as_bytes().to_vec())
-                .unwrap_or_default(),
-        );
+        dst.push(group(i).map(<[u8]>::to_vec).unwrap_or_default());
     }
 }
 
 /// `@rx`: matches when the regex matches anywhere in the value; captures `TX:0..=9`.
 #[derive(Debug)]
 pub struct Rx {
-    re: Regex,
+    re: meta::Regex,
     /// Whether the pattern has groups (computed once: `captures_len` is not free).
     has_groups: bool,
 }
@@ -120,7 +351,7 @@ pub struct Rx {
 impl Rx {
     /// Compiles `@rx` with `pattern`.
     pub fn new(pattern: &str) -> Result<Self, String> {
-        let re = build_regex("rx", pattern)?;
+        let re = build_meta("rx", pattern)?;
         Ok(Self {
             has_groups: re.captures_len() > 1,
             re,
@@ -142,19 +373,33 @@ impl Operator for Rx {
         if !out.want_captures {
             return true;
         }
+        self.capture(input, out)
+    }
+}
+
+impl Rx {
+    /// The match position and groups of a value `is_match` accepted (out of line: the hot
+    /// path is `is_match` alone, which is then as lean as `regex::bytes::Regex::is_match`).
+    #[inline(never)]
+    fn capture(&self, input: &[u8], out: &mut OpOutput) -> bool {
         if self.has_groups {
-            let Some(caps) = self.re.captures(input) else {
+            let mut caps = self.re.create_captures();
+            self.re.captures(input, &mut caps);
+            if !caps.is_match() {
                 return false;
-            };
-            push_groups(&caps, MAX_GROUP, &mut out.captures);
-            out.matched = caps.get(0).map(|m| m.as_bytes().to_vec());
+            }
+            push_groups(&caps, input, MAX_GROUP, &mut out.captures);
+            out.matched = caps
+                .get_match()
+                .and_then(|m| input.get(m.range()))
+                .map(<[u8]>::to_vec);
             return true;
         }
-        let Some(m) = self.re.find(input) else {
+        let Some(m) = self.re.find(input).and_then(|m| input.get(m.range())) else {
             return false;
         };
-        out.captures.push(m.as_bytes().to_vec());
-        out.matched = Some(m.as_bytes().to_vec());
+        out.captures.push(m.to_vec());
+        out.matched = Some(m.to_vec());
         true
     }
 }
@@ -171,14 +416,14 @@ impl Operator for Rx {
 /// [`RX_GLOBAL_MAX_CAPTURES`] captures are kept.
 #[derive(Debug)]
 pub struct RxGlobal {
-    re: Regex,
+    re: meta::Regex,
 }
 
 impl RxGlobal {
     /// Compiles `@rxGlobal` with `pattern`.
     pub fn new(pattern: &str) -> Result<Self, String> {
         Ok(Self {
-            re: build_regex("rxGlobal", pattern)?,
+            re: build_meta("rxGlobal", pattern)?,
         })
     }
 }
@@ -186,9 +431,9 @@ impl RxGlobal {
 impl Operator for RxGlobal {
     fn matches(&self, input: &[u8], out: &mut OpOutput) -> bool {
         if !out.want_captures {
-            return match self.re.find(input) {
+            return match self.re.find(input).and_then(|m| input.get(m.range())) {
                 Some(m) => {
-                    out.matched = Some(m.as_bytes().to_vec());
+                    out.matched = Some(m.to_vec());
                     true
                 }
                 None => false,
@@ -196,15 +441,15 @@ impl Operator for RxGlobal {
         }
         let mut found = false;
         for caps in self.re.captures_iter(input) {
-            let Some(m0) = caps.get(0) else { continue };
+            let Some(m0) = caps.get_match() else { continue };
             if found && m0.is_empty() {
                 continue;
             }
             if !found {
-                out.matched = Some(m0.as_bytes().to_vec());
+                out.matched = input.get(m0.range()).map(<[u8]>::to_vec);
             }
             found = true;
-            push_groups(&caps, usize::MAX, &mut out.captures);
+            push_groups(&caps, input, usize::MAX, &mut out.captures);
             if out.captures.len() >= RX_GLOBAL_MAX_CAPTURES {
                 out.captures.truncate(RX_GLOBAL_MAX_CAPTURES);
                 break;
@@ -257,5 +502,221 @@ mod tests {
         assert!(op.matches(b"abcdefghijk", &mut out));
         assert_eq!(out.captures.len(), 10);
         assert_eq!(out.captures[9], b"i");
+    }
+
+    /// A CRS-style case-insensitive keyword list (`\b(?:…)`, 16 first letters, 96 branches),
+    /// with one group (`m`); `case` is `(?i)` or empty.
+    fn keywords(case: &str) -> String {
+        let alts: Vec<String> = (b'a'..=b'p')
+            .map(|c| match c {
+                b'm' => "(m)(?:ax|in|od|id|onth)".to_owned(),
+                _ => format!("{}(?:bs|cos|in|ax|ength)", char::from(c)),
+            })
+            .collect();
+        format!(r"{case}\b(?:{})\W*\(", alts.join("|"))
+    }
+
+    #[test]
+    fn keyword_lists_skip_literal_extraction_and_others_do_not() {
+        let parse = |p: &str| {
+            regex_automata::util::syntax::parse_with(&rewrite_hex_escapes(p), &syntax_config())
+                .unwrap()
+        };
+        assert!(skip_literal_extraction(&parse(&keywords("(?i)"))));
+        // Case-sensitive lists, short lists, few first bytes, or a leading class:
+        // extraction stays on (these get prefix, reverse-suffix or reverse-inner prefilters).
+        assert!(!skip_literal_extraction(&parse(&keywords(""))));
+        assert!(!skip_literal_extraction(&parse(
+            "(?i)(?:abs|bin|cos|date|exp|field|group|hex|instr|length|max|now|ord|pi)"
+        )));
+        assert!(!skip_literal_extraction(&parse("(?i)(?:select|union)")));
+        assert!(!skip_literal_extraction(&parse(
+            "(?:aa|ab|ac|ad|ae|af|ag|ah|ai)"
+        )));
+        assert!(!skip_literal_extraction(&parse(
+            r"(?i)[a-z]+=(?:[^:=]+:[^;]+;)*?[^:=]+:url\(javascript"
+        )));
+        assert!(!skip_literal_extraction(&parse(
+            r"(?:^|[^\x5c])\x5c[cdeghijklmpqwxyz]"
+        )));
+    }
+
+    #[test]
+    fn meta_build_matches_like_regex_bytes() {
+        let kw = keywords("(?i)");
+        let cases: &[(&str, &[&[u8]])] = &[
+            (
+                &kw,
+                &[
+                    b"x=CONCAT (1)",
+                    b"xcos(",
+                    b"Max(",
+                    b"nothing",
+                    b"a\nlength\n(",
+                ],
+            ),
+            (r"^b$", &[b"a\nb\nc", b"ab"]),
+            (r"a.b", &[b"a\nb", b"a\xffb", b"ab"]),
+            (r"(?i)\x{c2}Z", &[b"\xc2z", "\u{c2}z".as_bytes()]),
+            (r"([a-z]+)=(\d+)?", &[b"..key=1", b"key=", b"=1"]),
+            ("", &[b"", b"abc"]),
+        ];
+        for (pattern, inputs) in cases {
+            let old = build_regex("rx", pattern).unwrap();
+            let new = build_meta("rx", pattern).unwrap();
+            for &input in inputs.iter() {
+                assert_eq!(
+                    old.is_match(input),
+                    new.is_match(input),
+                    "{pattern} {input:?}"
+                );
+                let old_caps = old
+                    .captures(input)
+                    .map(|c| c.iter().map(|g| g.map(|m| m.range())).collect::<Vec<_>>());
+                let mut caps = new.create_captures();
+                new.captures(input, &mut caps);
+                let new_caps = caps.is_match().then(|| {
+                    (0..caps.group_len())
+                        .map(|i| caps.get_group(i).map(|s| s.range()))
+                        .collect::<Vec<_>>()
+                });
+                assert_eq!(old_caps, new_caps, "{pattern} {input:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn meta_build_errors_read_as_before() {
+        for pattern in [
+            "a(?!b)",
+            "(abc",
+            "[z-a]",
+            r"\1",
+            "a{2,1}",
+            r"(?:\w{100}){1000}",
+        ] {
+            let old = build_regex("rxGlobal", pattern).unwrap_err();
+            let new = build_meta("rxGlobal", pattern).unwrap_err();
+            assert_eq!(old, new);
+            assert!(
+                new.starts_with("@rxGlobal: invalid regular expression"),
+                "{new}"
+            );
+        }
+    }
+
+    #[test]
+    fn keyword_list_capture_sets_groups() {
+        let op = Rx::new(&keywords("(?i)")).unwrap();
+        let mut out = OpOutput {
+            want_captures: true,
+            ..Default::default()
+        };
+        assert!(op.matches(b"id=1 or MAX (2)", &mut out));
+        assert_eq!(out.captures, vec![b"MAX (".to_vec(), b"M".to_vec()]);
+        assert_eq!(out.matched.as_deref(), Some(&b"MAX ("[..]));
+        let mut out = OpOutput {
+            want_captures: true,
+            ..Default::default()
+        };
+        assert!(op.matches(b"x=CIN(1)", &mut out));
+        // Group 1 did not take part: only TX:0, as PCRE's `rc` says.
+        assert_eq!(out.captures, vec![b"CIN(".to_vec()]);
+        assert!(!op.matches(b"maximum", &mut OpOutput::default()));
+    }
+
+    #[test]
+    fn rx_global_numbers_every_match() {
+        let op = RxGlobal::new("([a-z])([0-9])?").unwrap();
+        let mut out = OpOutput {
+            want_captures: true,
+            ..Default::default()
+        };
+        assert!(op.matches(b"a1-b", &mut out));
+        assert_eq!(
+            out.captures,
+            vec![
+                b"a1".to_vec(),
+                b"a".to_vec(),
+                b"1".to_vec(),
+                b"b".to_vec(),
+                b"b".to_vec()
+            ]
+        );
+        assert_eq!(out.matched.as_deref(), Some(&b"a1"[..]));
+    }
+
+    /// The CRS `@rx` parameters, read through `RuleSet::compile` (`CRS_DIR`, or
+    /// `shared/crs/v4.28.0` above the crate).
+    fn crs_rx_params() -> Vec<String> {
+        let dir = std::env::var("CRS_DIR").map_or_else(
+            |_| {
+                let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+                manifest
+                    .ancestors()
+                    .map(|a| a.join("shared/crs/v4.28.0"))
+                    .find(|d| d.is_dir())
+                    .expect("no shared/crs/v4.28.0 above the crate; set CRS_DIR")
+            },
+            std::path::PathBuf::from,
+        );
+        let mut files = crate::FileSet::new();
+        files.insert(
+            "crs/crs-setup.conf",
+            std::fs::read(dir.join("crs-setup.conf.example")).expect("crs-setup"),
+        );
+        for entry in std::fs::read_dir(dir.join("rules"))
+            .expect("rules dir")
+            .flatten()
+        {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            files.insert(
+                format!("crs/rules/{name}"),
+                std::fs::read(entry.path()).unwrap(),
+            );
+        }
+        let text = "Include crs/crs-setup.conf\nInclude crs/rules/*.conf\n";
+        let set = crate::RuleSet::compile("main", text, &files).expect("CRS compiles");
+        let mut params = Vec::new();
+        for rule in &set.rules {
+            let mut link = Some(rule);
+            while let Some(r) = link {
+                if let Some(op) = r.op.as_ref().filter(|op| op.name == "rx") {
+                    params.push(op.param.clone());
+                }
+                link = r.chained.as_deref();
+            }
+        }
+        params
+    }
+
+    /// On the CRS patterns the keyword-list rule selects, the engine built without literal
+    /// extraction is the one built with it: same `Debug` dump (strategy, prefilters, NFAs),
+    /// the prefilter setting aside. Guards that claim across regex-automata upgrades.
+    #[test]
+    fn crs_keyword_lists_build_the_same_engine_without_extraction() {
+        let dump = |hir: &Hir, extract: bool| {
+            let re = meta::Builder::new()
+                .configure(meta_config().auto_prefilter(extract))
+                .build_from_hir(hir)
+                .unwrap();
+            format!("{re:?}").replace(&format!("autopre: Some({extract})"), "")
+        };
+        let params = crs_rx_params();
+        assert!(params.len() > 300, "{} CRS @rx", params.len());
+        let mut selected = 0;
+        for p in &params {
+            let hir =
+                regex_automata::util::syntax::parse_with(&rewrite_hex_escapes(p), &syntax_config())
+                    .unwrap();
+            if skip_literal_extraction(&hir) {
+                selected += 1;
+                assert!(
+                    dump(&hir, true) == dump(&hir, false),
+                    "engines differ for {p}"
+                );
+            }
+        }
+        assert!(selected >= 15, "{selected} CRS keyword lists");
     }
 }
