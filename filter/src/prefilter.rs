@@ -39,7 +39,6 @@ use std::collections::HashMap;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex_syntax::hir::{Class, Hir, HirKind};
 
-use crate::operators::rx::rewrite_hex_escapes;
 use crate::rules::{Item, Rule, RuleSet};
 use crate::variables::{Selector, Target, Var};
 
@@ -52,8 +51,10 @@ const MAX_CLASS: usize = 8;
 /// Fewest rules a group needs: scanning a group's values costs about what running one
 /// rule's regexes on them does, so a lone rule gains nothing from it.
 const MIN_GROUP: usize = 2;
-/// Most literals a required set may hold (larger sets give no requirement).
-const MAX_REQUIRED: usize = 4096;
+/// Most literals a required set may hold (larger sets give no requirement). Bigger sets
+/// cost more automaton memory than they save: CRS's `@pmFromFile` lists alone took 0.9 MB
+/// of automaton and ~5 MiB of wasm heap while being built.
+const MAX_REQUIRED: usize = 512;
 
 /// A set of byte strings, lower-cased, without duplicates.
 type Set = Vec<Vec<u8>>;
@@ -67,22 +68,11 @@ struct Info {
     required: Option<Set>,
 }
 
-/// Literals (ASCII lower-case) of which every match of `@rx pattern` contains one, compared
-/// ASCII-case-insensitively; `None` when no useful set exists. The pattern is read as `@rx`
-/// compiles it (bytes, `(?sm)`, `\x{HH}` as a byte; see [`crate::operators::rx`]).
-pub fn required_literals(pattern: &str) -> Option<Set> {
-    if pattern.is_empty() {
-        return None;
-    }
-    let hir = regex_syntax::ParserBuilder::new()
-        .unicode(false)
-        .utf8(false)
-        .dot_matches_new_line(true)
-        .multi_line(true)
-        .build()
-        .parse(&rewrite_hex_escapes(pattern))
-        .ok()?;
-    best(analyse(&hir))
+/// Literals (ASCII lower-case) of which every match of a regex contains one, compared
+/// ASCII-case-insensitively; `None` when no useful set exists. `hir` is the pattern as `@rx`
+/// parses it ([`crate::operators::rx::parse_pattern`]: bytes, `(?sm)`, `\x{HH}` a byte).
+pub fn required_literals_of(hir: &Hir) -> Option<Set> {
+    best(analyse(hir))
 }
 
 fn lower(b: &[u8]) -> Vec<u8> {
@@ -317,13 +307,15 @@ fn rule_literals(rule: &Rule) -> Option<Set> {
     if rule.targets.iter().any(|t| t.count || !stable(t.var)) {
         return None;
     }
-    let set = if op.name.eq_ignore_ascii_case("rx") {
-        required_literals(&op.param)?
-    } else {
-        compiled.required_literals()?
-    };
-    let set = dedup(set.iter().map(|s| lower(s)).collect());
-    (!set.is_empty() && set.iter().all(|s| !s.is_empty())).then_some(set)
+    let set = dedup(
+        compiled
+            .required_literals()?
+            .iter()
+            .map(|s| lower(s))
+            .collect(),
+    );
+    let useful = !set.is_empty() && set.len() <= MAX_REQUIRED && set.iter().all(|s| !s.is_empty());
+    useful.then_some(set)
 }
 
 /// The rules of one phase with the same transformation chain, the union of their targets,
@@ -501,6 +493,12 @@ impl Prefilter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::operators::rx::{parse_pattern, rewrite_hex_escapes};
+
+    fn required_literals(p: &str) -> Option<Set> {
+        required_literals_of(&parse_pattern("rx", p).ok()?)
+    }
 
     fn req(p: &str) -> Vec<String> {
         required_literals(p)

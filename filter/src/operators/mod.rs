@@ -68,7 +68,7 @@ pub trait Operator: Send + Sync + Debug {
 
     /// Strings of which every value this operator matches contains one, compared
     /// ASCII-case-insensitively, or `None` if there is no such set; lets the engine skip the
-    /// operator (see [`crate::prefilter`]). `@rx` gets its set from the pattern there.
+    /// operator (see [`crate::prefilter`]). `@rx` and `@pm` have one.
     fn required_literals(&self) -> Option<Vec<Vec<u8>>> {
         None
     }

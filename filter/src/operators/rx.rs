@@ -346,14 +346,18 @@ pub struct Rx {
     re: meta::Regex,
     /// Whether the pattern has groups (computed once: `captures_len` is not free).
     has_groups: bool,
+    /// Literals every match contains one of (see [`crate::prefilter`]), from the same parse.
+    required: Option<Vec<Vec<u8>>>,
 }
 
 impl Rx {
     /// Compiles `@rx` with `pattern`.
     pub fn new(pattern: &str) -> Result<Self, String> {
-        let re = build_meta("rx", pattern)?;
+        let hir = parse_pattern("rx", pattern)?;
+        let re = build_meta_from_hir("rx", pattern, &hir)?;
         Ok(Self {
             has_groups: re.captures_len() > 1,
+            required: crate::prefilter::required_literals_of(&hir),
             re,
         })
     }
@@ -374,6 +378,10 @@ impl Operator for Rx {
             return true;
         }
         self.capture(input, out)
+    }
+
+    fn required_literals(&self) -> Option<Vec<Vec<u8>>> {
+        self.required.clone()
     }
 }
 
