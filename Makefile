@@ -48,6 +48,7 @@ fmt:
 
 clippy:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy -p wafer --all-targets --features prefilter-check -- -D warnings
 	$(CARGO) clippy -p wafer --target $(WASM_TARGET) --profile wasm -- -D warnings
 	$(CARGO) clippy -p wafer --target $(WASM_TARGET) --profile wasm-fault --features fault-injection -- -D warnings
 
