@@ -485,16 +485,6 @@ impl Prefilter {
             .flatten()
             .map(|g| g as usize)
     }
-
-    /// Heap bytes held by the groups' automata.
-    pub fn memory_usage(&self) -> usize {
-        self.groups.iter().map(|g| g.ac.memory_usage()).sum()
-    }
-
-    /// How many rules the prefilter may skip.
-    pub fn rules(&self) -> usize {
-        self.group_of.iter().filter(|g| g.is_some()).count()
-    }
 }
 
 #[cfg(test)]

@@ -673,13 +673,11 @@ impl Compiler<'_> {
             None => (Vec::new(), Vec::new(), None),
         };
         let chain = a.chain;
-        let key: Vec<&str> = a.transforms.iter().map(|t| t.name.as_str()).collect();
-        let next_id = self.chains.len() as u32 + 1;
-        let tchain = *self.chains.entry(key.join(",")).or_insert(next_id);
         let tag_texts = a.tags.iter().map(Template::literal).collect();
         let msg_text = a.msg.as_ref().map(Template::literal).unwrap_or_default();
         let rule = Rule {
-            tchain,
+            // Assigned once all rules are read (`retag_transform_chains`).
+            tchain: 0,
             tag_texts,
             msg_text,
             id: if in_chain { 0 } else { a.id.unwrap_or(0) },
@@ -750,8 +748,8 @@ impl Compiler<'_> {
         })
     }
 
-    /// Gives every rule the id of its transformation chain, after `SecRuleUpdateActionById`
-    /// may have changed the chain: rules with the same id share cached transformation
+    /// Gives every rule the id of its transformation chain, once `SecRuleUpdateActionById`
+    /// can no longer change the chain: rules with the same id share cached transformation
     /// results and prefilter groups.
     fn retag_transform_chains(&mut self) {
         for rule in &mut self.set.rules {
