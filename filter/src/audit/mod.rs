@@ -59,6 +59,14 @@ pub struct LineFields<'a> {
     pub unique_id: &'a str,
 }
 
+/// The rule ids a log line names (`[id "N"]`, as [`format_line`] writes them), in order; for
+/// hosts and tests that read the filter's log.
+pub fn rule_ids(line: &str) -> impl Iterator<Item = u64> + '_ {
+    line.split("[id \"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next()?.parse().ok())
+}
+
 /// Formats a ModSecurity-style log line:
 /// `ModSecurity: Warning. Matched "…" [file "…"] [line "…"] [id "…"] [msg "…"] …`.
 pub fn format_line(f: &LineFields<'_>) -> String {
@@ -114,6 +122,14 @@ pub fn format_line(f: &LineFields<'_>) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn rule_ids_of_a_line() {
+        let line =
+            r#"ModSecurity: Warning. [id "942100"] [msg "x [id \"no\"]"] [id "949110"] [id ""]"#;
+        assert_eq!(super::rule_ids(line).collect::<Vec<_>>(), [942100, 949110]);
+        assert_eq!(super::rule_ids("no ids here").count(), 0);
+    }
+
     use super::*;
 
     #[test]

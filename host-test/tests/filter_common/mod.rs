@@ -182,18 +182,10 @@ pub fn filter_logs(out: &Outcome) -> Vec<String> {
 
 /// Ids of the rules whose match lines (`[id "N"]`) the filter logged.
 pub fn logged_rule_ids(out: &Outcome) -> Vec<u64> {
-    let mut ids = Vec::new();
-    for l in &out.logs {
-        let mut rest = l.message.as_str();
-        while let Some(at) = rest.find("[id \"") {
-            rest = rest.get(at + 5..).unwrap_or_default();
-            let end = rest.find('"').unwrap_or(0);
-            if let Ok(id) = rest.get(..end).unwrap_or_default().parse() {
-                ids.push(id);
-            }
-        }
-    }
-    ids
+    out.logs
+        .iter()
+        .flat_map(|l| wafer::audit::rule_ids(&l.message))
+        .collect()
 }
 
 /// The one log line containing `needle` at `level`, if any.

@@ -31,17 +31,11 @@ struct Result {
 }
 
 fn result_of(out: &Outcome) -> Result {
-    let mut rule_ids = BTreeSet::new();
-    for l in &out.logs {
-        let mut rest = l.message.as_str();
-        while let Some(at) = rest.find("[id \"") {
-            rest = rest.get(at + 5..).unwrap_or_default();
-            let end = rest.find('"').unwrap_or(0);
-            if let Ok(id) = rest.get(..end).unwrap_or_default().parse() {
-                rule_ids.insert(id);
-            }
-        }
-    }
+    let rule_ids = out
+        .logs
+        .iter()
+        .flat_map(|l| wafer::audit::rule_ids(&l.message))
+        .collect();
     Result {
         status: out.status(),
         reached_upstream: out.upstream.as_ref().is_some_and(|u| u.complete),
