@@ -12,6 +12,9 @@
 pub struct MacroRef {
     /// Variable name, upper-cased (`TX`, `MATCHED_VAR`, `RULE`).
     pub var: String,
+    /// The variable [`MacroRef::var`] names, looked up once here (`None`: no such variable,
+    /// which expands to nothing).
+    pub var_id: Option<crate::variables::Var>,
     /// Key after `.` or `:`, lower-cased (collection keys are case-insensitive).
     pub key: Option<String>,
     /// The key as a regular expression when written `/…/` (then [`MacroRef::key`] holds
@@ -77,8 +80,10 @@ impl Template {
                 Some(p) => (&inner[..p], Some(&inner[p + 1..])),
                 None => (inner, None),
             };
+            let var = var.trim().to_ascii_uppercase();
             parts.push(Part::Ref(MacroRef {
-                var: var.trim().to_ascii_uppercase(),
+                var_id: crate::variables::Var::from_name(&var),
+                var,
                 key: raw_key.map(str::to_ascii_lowercase),
                 key_regex: raw_key.and_then(KeyRegex::parse),
             }));

@@ -258,6 +258,10 @@ pub struct RuleSet {
     pub markers: Vec<String>,
     /// Per phase, marker name → position in that phase's list.
     pub marker_pos: [HashMap<String, usize>; 6],
+    /// Per rule with `skipAfter`, where its phase's list resumes after a match: just past
+    /// the marker, or the list's end when the phase has no such marker (resolved once here
+    /// rather than looked up by name on every match).
+    pub skip_to: Vec<Option<usize>>,
     /// Which rules may be skipped when none of their literals occurs (see [`Prefilter`]).
     pub prefilter: Prefilter,
 }
@@ -865,6 +869,21 @@ impl Compiler<'_> {
                 }
             }
         }
+        self.set.skip_to = self
+            .set
+            .rules
+            .iter()
+            .map(|r| {
+                let p = r.phase as usize;
+                let marker = r.actions.skip_after.as_ref()?;
+                let list = self.set.phases.get(p)?;
+                Some(
+                    self.set.marker_pos[p]
+                        .get(marker)
+                        .map_or(list.len(), |&pos| pos + 1),
+                )
+            })
+            .collect();
     }
 }
 

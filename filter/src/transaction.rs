@@ -167,6 +167,10 @@ impl Name<'_> {
 
 /// Appends `b` to `out` as `String::from_utf8_lossy` would render it.
 fn push_lossy(out: &mut String, b: &[u8]) {
+    if let Ok(s) = std::str::from_utf8(b) {
+        out.push_str(s);
+        return;
+    }
     for chunk in b.utf8_chunks() {
         out.push_str(chunk.valid());
         if !chunk.invalid().is_empty() {
@@ -246,10 +250,13 @@ impl MatchedVars {
 
 /// Transformed values, cached per transaction: CRS applies the same `t:` chains to the
 /// same values hundreds of times. Keyed by chain id (interned at compile time) and the
-/// value's slot (see [`Val::slot`]).
+/// value's slot (see [`Val::slot`]); results are lent out, not shared (no reference count
+/// per lookup).
 #[derive(Debug, Default)]
 struct TransformCache {
-    map: FxHashMap<(u32, u32), Option<Arc<[u8]>>>,
+    map: FxHashMap<(u32, u32), Option<Box<[u8]>>>,
+    /// The result for a value without a slot (not cached).
+    scratch: Vec<u8>,
 }
 
 impl TransformCache {
@@ -260,7 +267,7 @@ impl TransformCache {
         transforms: &[crate::actions::Transform],
         raw: &[u8],
         slot: u32,
-    ) -> Option<Arc<[u8]>> {
+    ) -> Option<&[u8]> {
         if transforms.is_empty() {
             return None;
         }
@@ -271,12 +278,16 @@ impl TransformCache {
                     cur = Some(next);
                 }
             }
-            cur.map(Arc::from)
+            cur
         };
         if slot == 0 {
-            return apply();
+            self.scratch = apply()?;
+            return Some(&self.scratch);
         }
-        self.map.entry((chain, slot)).or_insert_with(apply).clone()
+        self.map
+            .entry((chain, slot))
+            .or_insert_with(|| apply().map(Vec::into_boxed_slice))
+            .as_deref()
     }
 }
 
@@ -356,11 +367,13 @@ pub struct Transaction {
     phases_done: u8,
     sanitise: Vec<String>,
     sanitise_seen: FxHashSet<String>,
-    op_out: OpOutput,
-    tcache: TransformCache,
+    // Buffers reused by every rule evaluation, taken out while in use (`None` then), so
+    // taking and putting back constructs and drops nothing.
+    op_out: Option<OpOutput>,
+    tcache: Option<TransformCache>,
     /// Reused buffer for the values of the rule being evaluated (see [`recycle`]).
     vals: Vec<Val<'static>>,
-    scratch: Scratch,
+    scratch: Option<Scratch>,
     stats: Stats,
     prefilter: PrefilterState,
 }
@@ -473,17 +486,23 @@ impl Transaction {
             matched_var: (String::new(), Vec::new()),
             matched_vars: MatchedVars::default(),
             highest_severity: 255,
-            matches: Vec::new(),
+            // CRS records ~90 matches per request, most of them `nolog` bookkeeping rules.
+            matches: Vec::with_capacity(128),
             intervention: None,
             would: None,
             allow: None,
             phases_done: 0,
             sanitise: Vec::new(),
             sanitise_seen: FxHashSet::default(),
-            op_out: OpOutput::default(),
-            tcache: TransformCache::default(),
+            op_out: Some(OpOutput::default()),
+            // CRS fills a few hundred entries per request: sized once rather than grown
+            // (and rehashed) through every power of two.
+            tcache: Some(TransformCache {
+                map: FxHashMap::with_capacity_and_hasher(256, Default::default()),
+                scratch: Vec::new(),
+            }),
             vals: Vec::new(),
-            scratch: Scratch::default(),
+            scratch: Some(Scratch::default()),
             stats: Stats::default(),
             prefilter: PrefilterState {
                 done: vec![false; rules.prefilter.groups.len()],
@@ -952,10 +971,8 @@ impl Transaction {
                 continue;
             }
             // Flow actions apply whatever the engine mode.
-            if let Some(marker) = &rule.actions.skip_after {
-                i = rules.marker_pos[phase as usize]
-                    .get(marker)
-                    .map_or(list.len(), |&p| p + 1);
+            if let Some(to) = rules.skip_to.get(idx).copied().flatten() {
+                i = to;
             } else if rule.actions.skip > 0 {
                 skip = rule.actions.skip;
             }
@@ -1068,7 +1085,7 @@ impl Transaction {
         let Some(rep) = rules.rules.get(group.rep) else {
             return;
         };
-        let mut cache = std::mem::take(&mut self.tcache);
+        let mut cache = self.tcache.take().unwrap_or_default();
         let mut cand = std::mem::take(&mut self.prefilter.cand);
         let mut left = group.rules.len();
         let mut values = recycle(std::mem::take(&mut self.vals));
@@ -1077,8 +1094,9 @@ impl Transaction {
             self.values(t, rep, &mut values);
             for val in &values {
                 let raw: &[u8] = &val.value;
-                let transformed = cache.get(rep.tchain, &rep.actions.transforms, raw, val.slot);
-                let v = transformed.as_deref().unwrap_or(raw);
+                let v = cache
+                    .get(rep.tchain, &rep.actions.transforms, raw, val.slot)
+                    .unwrap_or(raw);
                 let more = group.scan(t.var, v, |i| {
                     if let Some(&idx) = group.rules.get(i) {
                         if let Some(w) = cand.get_mut(idx / 64) {
@@ -1097,7 +1115,7 @@ impl Transaction {
             }
         }
         self.vals = recycle(values);
-        self.tcache = cache;
+        self.tcache = Some(cache);
         self.prefilter.cand = cand;
         if let Some(d) = self.prefilter.done.get_mut(g) {
             *d = true;
@@ -1250,9 +1268,9 @@ impl Transaction {
             (None, None) => return false,
         };
         let a = &r.actions;
-        let mut out = std::mem::take(&mut self.op_out);
-        let mut cache = std::mem::take(&mut self.tcache);
-        let mut scratch = std::mem::take(&mut self.scratch);
+        let mut out = self.op_out.take().unwrap_or_default();
+        let mut cache = self.tcache.take().unwrap_or_default();
+        let mut scratch = self.scratch.take().unwrap_or_default();
         scratch.clear();
         out.want_captures = a.capture;
         // Evaluate against borrowed values first; act on the hits afterwards, so that
@@ -1264,7 +1282,6 @@ impl Transaction {
             for val in &values {
                 let raw: &[u8] = &val.value;
                 let mut hit: Option<Cow<'_, [u8]>> = None;
-                let transformed;
                 if a.multi_match {
                     // multiMatch: the operator runs on the value before and after each
                     // transformation that changed it (ModSecurity reference manual).
@@ -1287,8 +1304,9 @@ impl Transaction {
                         }
                     }
                 } else {
-                    transformed = cache.get(r.tchain, &a.transforms, raw, val.slot);
-                    let v: &[u8] = transformed.as_deref().unwrap_or(raw);
+                    let v = cache
+                        .get(r.tchain, &a.transforms, raw, val.slot)
+                        .unwrap_or(raw);
                     out.reset();
                     if compiled.matches(v, &mut out) != op.negated {
                         hit = Some(Cow::Borrowed(v));
@@ -1303,8 +1321,8 @@ impl Transaction {
             n
         };
         self.stats.op_calls += tested;
-        self.tcache = cache;
-        self.op_out = out;
+        self.tcache = Some(cache);
+        self.op_out = Some(out);
         let matched_any = !scratch.hits.is_empty();
         for (name, value, captures) in scratch.hits.drain(..) {
             let name = scratch.names.get(name).unwrap_or_default();
@@ -1326,12 +1344,18 @@ impl Transaction {
             self.matched_vars.push(name, value);
             self.run_actions(r);
         }
-        self.scratch = scratch;
+        self.scratch = Some(scratch);
         matched_any
     }
 
     /// Collects the values of a rule's targets, minus exclusions.
     fn collect<'a>(&'a self, r: &'a Rule, starter: &'a Rule, out: &mut Vec<Val<'a>>) {
+        if r.exclusions.is_empty() && self.removed_targets.is_empty() {
+            for t in &r.targets {
+                self.values(t, starter, out);
+            }
+            return;
+        }
         let mut runtime: Option<Vec<&Target>> = None;
         for t in &r.targets {
             let start = out.len();
@@ -1731,7 +1755,7 @@ impl Transaction {
     }
 
     fn resolve(&self, r: &MacroRef, rule: Option<&Rule>) -> Option<Vec<u8>> {
-        let var = Var::from_name(&r.var)?;
+        let var = r.var_id?;
         if var == Var::Rule {
             return rule.and_then(|rule| self.rule_field(rule, r.key.as_deref()?));
         }
