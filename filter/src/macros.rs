@@ -111,17 +111,14 @@ impl Template {
             .collect()
     }
 
-    /// Expands with `resolve` giving the value of each reference (missing → empty).
-    pub fn expand(&self, mut resolve: impl FnMut(&MacroRef) -> Option<Vec<u8>>) -> Vec<u8> {
+    /// Expands with `resolve` appending the value of each reference to the output
+    /// (missing → nothing appended).
+    pub fn expand(&self, mut resolve: impl FnMut(&MacroRef, &mut Vec<u8>)) -> Vec<u8> {
         let mut out = Vec::new();
         for p in &self.parts {
             match p {
                 Part::Lit(s) => out.extend_from_slice(s.as_bytes()),
-                Part::Ref(r) => {
-                    if let Some(v) = resolve(r) {
-                        out.extend_from_slice(&v);
-                    }
-                }
+                Part::Ref(r) => resolve(r, &mut out),
             }
         }
         out
@@ -136,10 +133,10 @@ mod tests {
     fn parses_and_expands() {
         let t = Template::parse("score %{tx.Anomaly_Score} in %{MATCHED_VAR_NAME}!");
         assert!(t.has_macros());
-        let out = t.expand(|r| match (r.var.as_str(), r.key.as_deref()) {
-            ("TX", Some("anomaly_score")) => Some(b"5".to_vec()),
-            ("MATCHED_VAR_NAME", None) => Some(b"ARGS:a".to_vec()),
-            _ => None,
+        let out = t.expand(|r, out| match (r.var.as_str(), r.key.as_deref()) {
+            ("TX", Some("anomaly_score")) => out.extend_from_slice(b"5"),
+            ("MATCHED_VAR_NAME", None) => out.extend_from_slice(b"ARGS:a"),
+            _ => {}
         });
         assert_eq!(out, b"score 5 in ARGS:a!");
         assert!(!Template::parse("plain %{ text").has_macros());

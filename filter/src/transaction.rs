@@ -7,7 +7,6 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::ops::Range;
 
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -426,15 +425,21 @@ fn add_sub(op: SetOp, cur: i64, d: i64) -> i64 {
     }
 }
 
-/// Parses a setvar value as ModSecurity does: a leading integer, else 0.
+/// Parses a setvar value as ModSecurity does (`std::stoi`): leading whitespace (C
+/// `isspace`), an optional sign and the digits that follow; 0 when there are none or the
+/// number overflows. Works on the bytes, without a copy.
 fn to_int(v: &[u8]) -> i64 {
-    let s = String::from_utf8_lossy(v);
-    let s = s.trim();
-    let end = s
-        .char_indices()
-        .take_while(|(i, c)| c.is_ascii_digit() || (*i == 0 && (*c == '-' || *c == '+')))
-        .count();
-    s[..end].parse().unwrap_or(0)
+    let start = v
+        .iter()
+        .position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r'))
+        .unwrap_or(v.len());
+    let s = &v[start..];
+    let sign = usize::from(matches!(s.first(), Some(b'-' | b'+')));
+    let end = sign + s[sign..].iter().take_while(|b| b.is_ascii_digit()).count();
+    std::str::from_utf8(&s[..end])
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0)
 }
 
 impl Transaction {
@@ -1751,7 +1756,22 @@ impl Transaction {
 
     /// Expands a macro template against the transaction.
     fn expand(&self, t: &Template, rule: Option<&Rule>) -> Vec<u8> {
-        t.expand(|r| self.resolve(r, rule))
+        t.expand(|r, out| self.resolve_into(r, rule, out))
+    }
+
+    /// Appends the value of `%{r}` to `out`; a `TX` member is copied straight from the
+    /// collection (the common case in CRS `setvar`s), anything else through
+    /// [`Transaction::resolve`].
+    fn resolve_into(&self, r: &MacroRef, rule: Option<&Rule>, out: &mut Vec<u8>) {
+        if let (Some(Var::Tx), Some(key), None) = (r.var_id, &r.key, &r.key_regex) {
+            if let Some(v) = self.colls.get("tx").and_then(|c| c.get(key)) {
+                out.extend_from_slice(v);
+            }
+            return;
+        }
+        if let Some(v) = self.resolve(r, rule) {
+            out.extend_from_slice(&v);
+        }
     }
 
     fn resolve(&self, r: &MacroRef, rule: Option<&Rule>) -> Option<Vec<u8>> {
@@ -1840,7 +1860,7 @@ impl Transaction {
                                 Some(cur) => {
                                     let n = add_sub(sv.op, to_int(cur), d);
                                     cur.clear();
-                                    let _ = write!(cur, "{n}");
+                                    cur.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
                                 }
                                 None => {
                                     coll.insert(key.into_owned(), num(add_sub(sv.op, 0, d)));
@@ -2031,5 +2051,8 @@ mod tests {
         assert_eq!(to_int(b"12abc"), 12);
         assert_eq!(to_int(b"-3"), -3);
         assert_eq!(to_int(b"x"), 0);
+        assert_eq!(to_int(b" \t+7 "), 7);
+        assert_eq!(to_int(b"-"), 0);
+        assert_eq!(to_int(b"99999999999999999999"), 0);
     }
 }
