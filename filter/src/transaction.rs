@@ -1759,15 +1759,19 @@ impl Transaction {
         t.expand(|r, out| self.resolve_into(r, rule, out))
     }
 
-    /// Appends the value of `%{r}` to `out`; a `TX` member is copied straight from the
-    /// collection (the common case in CRS `setvar`s), anything else through
-    /// [`Transaction::resolve`].
+    /// Appends the value of `%{r}` to `out`; a member of a stored collection (`%{tx.x}`,
+    /// the common case in CRS `setvar`s) is copied straight from it, anything else goes
+    /// through [`Transaction::resolve`].
     fn resolve_into(&self, r: &MacroRef, rule: Option<&Rule>, out: &mut Vec<u8>) {
-        if let (Some(Var::Tx), Some(key), None) = (r.var_id, &r.key, &r.key_regex) {
-            if let Some(v) = self.colls.get("tx").and_then(|c| c.get(key)) {
-                out.extend_from_slice(v);
+        if let (Some(var), Some(key), None) = (r.var_id, &r.key, &r.key_regex) {
+            if var.is_collection() && var != Var::Rule {
+                if let Some(c) = self.colls.get(var.coll_name()) {
+                    if let Some(v) = c.get(key) {
+                        out.extend_from_slice(v);
+                    }
+                    return;
+                }
             }
-            return;
         }
         if let Some(v) = self.resolve(r, rule) {
             out.extend_from_slice(&v);
