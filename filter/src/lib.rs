@@ -14,6 +14,7 @@ mod adapter;
 pub mod audit;
 pub mod body;
 pub mod bundle;
+mod collection;
 pub mod files;
 pub mod macros;
 pub mod operators;

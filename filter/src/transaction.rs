@@ -6,7 +6,6 @@
 //! returns what the host must do. A transaction never calls the host.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::ops::Range;
 
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -16,6 +15,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use crate::actions::{AllowScope, Ctl, Disruptive, RunAction, SanitiseKind, SetOp};
 use crate::audit;
 use crate::body::{self, multipart::Multipart, xml::XmlDoc, Pair};
+use crate::collection::Collection;
 use crate::macros::{MacroRef, Template};
 use crate::operators::{self, OpOutput};
 use crate::rules::{AuditEngine, EngineMode, Item, LimitAction, Rule, RuleSet};
@@ -218,6 +218,15 @@ impl Scratch {
     }
 }
 
+/// What a rule evaluation needs besides the values: operator outputs, the transaction's
+/// transformation cache and the hits of the rule.
+#[derive(Debug, Default)]
+struct Work {
+    out: OpOutput,
+    cache: TransformCache,
+    scratch: Scratch,
+}
+
 /// `MATCHED_VARS` of the chain being evaluated; entries keep their buffers across rules.
 #[derive(Debug, Default)]
 struct MatchedVars {
@@ -343,7 +352,10 @@ pub struct Transaction {
     resp_body: Vec<u8>,
     resp_seen: u64,
     // Runtime state.
-    colls: FxHashMap<String, BTreeMap<String, Vec<u8>>>,
+    /// `TX`, the collection CRS uses most, outside the map of the others.
+    tx: Collection,
+    /// The other stored collections (`ENV`, `IP`, …) by lower-case name.
+    colls: FxHashMap<String, Collection>,
     engine: EngineMode,
     request_body_access: bool,
     response_body_access: bool,
@@ -366,13 +378,11 @@ pub struct Transaction {
     phases_done: u8,
     sanitise: Vec<String>,
     sanitise_seen: FxHashSet<String>,
-    // Buffers reused by every rule evaluation, taken out while in use (`None` then), so
-    // taking and putting back constructs and drops nothing.
-    op_out: Option<OpOutput>,
-    tcache: Option<TransformCache>,
+    /// Buffers reused by every rule evaluation, taken out while in use (`None` then);
+    /// boxed, so that taking and putting back moves one pointer.
+    work: Option<Box<Work>>,
     /// Reused buffer for the values of the rule being evaluated (see [`recycle`]).
     vals: Vec<Val<'static>>,
-    scratch: Option<Scratch>,
     stats: Stats,
     prefilter: PrefilterState,
 }
@@ -446,8 +456,6 @@ impl Transaction {
     /// Starts a transaction for `rules`; `id` becomes `UNIQUE_ID`.
     pub fn new(rules: Arc<RuleSet>, id: impl Into<String>) -> Self {
         let s = &rules.settings;
-        let mut colls = FxHashMap::default();
-        colls.insert("tx".to_string(), BTreeMap::new());
         Transaction {
             id: id.into(),
             started: Instant::now(),
@@ -475,7 +483,8 @@ impl Transaction {
             resp_headers: Vec::new(),
             resp_body: Vec::new(),
             resp_seen: 0,
-            colls,
+            tx: Collection::default(),
+            colls: FxHashMap::default(),
             engine: s.engine,
             request_body_access: s.request_body_access,
             response_body_access: s.response_body_access,
@@ -499,15 +508,17 @@ impl Transaction {
             phases_done: 0,
             sanitise: Vec::new(),
             sanitise_seen: FxHashSet::default(),
-            op_out: Some(OpOutput::default()),
-            // CRS fills a few hundred entries per request: sized once rather than grown
-            // (and rehashed) through every power of two.
-            tcache: Some(TransformCache {
-                map: FxHashMap::with_capacity_and_hasher(256, Default::default()),
-                scratch: Vec::new(),
-            }),
+            work: Some(Box::new(Work {
+                out: OpOutput::default(),
+                // CRS fills a few hundred entries per request: sized once rather than
+                // grown (and rehashed) through every power of two.
+                cache: TransformCache {
+                    map: FxHashMap::with_capacity_and_hasher(256, Default::default()),
+                    scratch: Vec::new(),
+                },
+                scratch: Scratch::default(),
+            })),
             vals: Vec::new(),
-            scratch: Some(Scratch::default()),
             stats: Stats::default(),
             prefilter: PrefilterState {
                 done: vec![false; rules.prefilter.groups.len()],
@@ -874,10 +885,7 @@ impl Transaction {
 
     /// A `TX` variable's value (keys are case-insensitive).
     pub fn tx(&self, key: &str) -> Option<&[u8]> {
-        self.colls
-            .get("tx")
-            .and_then(|c| c.get(&key.to_ascii_lowercase()))
-            .map(Vec::as_slice)
+        self.tx.get(&key.to_ascii_lowercase()).map(Vec::as_slice)
     }
 
     /// Whether this transaction is to be written to the audit log (`SecAuditEngine`,
@@ -1090,7 +1098,8 @@ impl Transaction {
         let Some(rep) = rules.rules.get(group.rep) else {
             return;
         };
-        let mut cache = self.tcache.take().unwrap_or_default();
+        let mut work = self.work.take().unwrap_or_default();
+        let cache = &mut work.cache;
         let mut cand = std::mem::take(&mut self.prefilter.cand);
         let mut left = group.rules.len();
         let mut values = recycle(std::mem::take(&mut self.vals));
@@ -1120,7 +1129,7 @@ impl Transaction {
             }
         }
         self.vals = recycle(values);
-        self.tcache = Some(cache);
+        self.work = Some(work);
         self.prefilter.cand = cand;
         if let Some(d) = self.prefilter.done.get_mut(g) {
             *d = true;
@@ -1273,15 +1282,32 @@ impl Transaction {
             (None, None) => return false,
         };
         let a = &r.actions;
-        let mut out = self.op_out.take().unwrap_or_default();
-        let mut cache = self.tcache.take().unwrap_or_default();
-        let mut scratch = self.scratch.take().unwrap_or_default();
+        let mut work = self.work.take().unwrap_or_default();
+        let Work {
+            out,
+            cache,
+            scratch,
+        } = &mut *work;
         scratch.clear();
         out.want_captures = a.capture;
         // Evaluate against borrowed values first; act on the hits afterwards, so that
         // nothing is copied for values that do not match. Names and values of the hits go
         // to reused buffers (no allocation per rule on the hot path).
-        let tested = {
+        let tested = if let Some((var, key)) = self.single_member(r) {
+            // One member of a stored collection, untransformed (`TX:paranoia_level`, most
+            // of CRS's bookkeeping): looked up and tested without building a value list.
+            match self.coll(var).and_then(|c| c.get_key_value(key)) {
+                Some((k, v)) => {
+                    out.reset();
+                    if compiled.matches(v, out) != op.negated {
+                        let name = Name::Keyed(var.name(), Cow::Borrowed(k.as_bytes()));
+                        scratch.push(&name, v, std::mem::take(&mut out.captures));
+                    }
+                    1
+                }
+                None => 0,
+            }
+        } else {
             let mut values = recycle(std::mem::take(&mut self.vals));
             self.collect(r, starter, &mut values);
             for val in &values {
@@ -1291,7 +1317,7 @@ impl Transaction {
                     // multiMatch: the operator runs on the value before and after each
                     // transformation that changed it (ModSecurity reference manual).
                     out.reset();
-                    if compiled.matches(raw, &mut out) != op.negated {
+                    if compiled.matches(raw, out) != op.negated {
                         hit = Some(Cow::Borrowed(raw));
                     }
                     let mut cur: Option<Vec<u8>> = None;
@@ -1302,18 +1328,21 @@ impl Transaction {
                         let input = cur.as_deref().unwrap_or(raw);
                         if let Some(next) = t.apply(input) {
                             out.reset();
-                            if compiled.matches(&next, &mut out) != op.negated {
+                            if compiled.matches(&next, out) != op.negated {
                                 hit = Some(Cow::Owned(next.clone()));
                             }
                             cur = Some(next);
                         }
                     }
                 } else {
-                    let v = cache
-                        .get(r.tchain, &a.transforms, raw, val.slot)
-                        .unwrap_or(raw);
+                    let v = match a.transforms.is_empty() {
+                        true => raw,
+                        false => cache
+                            .get(r.tchain, &a.transforms, raw, val.slot)
+                            .unwrap_or(raw),
+                    };
                     out.reset();
-                    if compiled.matches(v, &mut out) != op.negated {
+                    if compiled.matches(v, out) != op.negated {
                         hit = Some(Cow::Borrowed(v));
                     }
                 }
@@ -1326,14 +1355,12 @@ impl Transaction {
             n
         };
         self.stats.op_calls += tested;
-        self.tcache = Some(cache);
-        self.op_out = Some(out);
         let matched_any = !scratch.hits.is_empty();
         for (name, value, captures) in scratch.hits.drain(..) {
             let name = scratch.names.get(name).unwrap_or_default();
             let value = scratch.values.get(value).unwrap_or_default();
             if a.capture && !op.negated {
-                let tx = self.coll_mut("tx");
+                let tx = &mut self.tx;
                 const DIGITS: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
                 for d in DIGITS {
                     tx.remove(d);
@@ -1349,8 +1376,26 @@ impl Transaction {
             self.matched_vars.push(name, value);
             self.run_actions(r);
         }
-        self.scratch = Some(scratch);
+        self.work = Some(work);
         matched_any
+    }
+
+    /// The collection and lower-case key of a rule whose only target is one member of a
+    /// stored collection (`TX:key`, not counted, no transformation, no exclusion): what
+    /// [`Transaction::collect`] and [`Transaction::values`] would reduce to.
+    fn single_member<'r>(&self, r: &'r Rule) -> Option<(Var, &'r str)> {
+        let [t] = r.targets.as_slice() else {
+            return None;
+        };
+        let Selector::Key(_, key) = &t.selector else {
+            return None;
+        };
+        let plain = !t.count
+            && r.actions.transforms.is_empty()
+            && !r.actions.multi_match
+            && r.exclusions.is_empty()
+            && self.removed_targets.is_empty();
+        (plain && t.var.is_stored()).then_some((t.var, key.as_str()))
     }
 
     /// Collects the values of a rule's targets, minus exclusions.
@@ -1516,7 +1561,7 @@ impl Transaction {
             | Var::User
             | Var::Resource
             | Var::Geo => {
-                if let Some(c) = self.colls.get(t.var.coll_name()) {
+                if let Some(c) = self.coll(t.var) {
                     match &t.selector {
                         Selector::Key(_, lower) => {
                             if let Some((k, v)) = c.get_key_value(lower) {
@@ -1528,14 +1573,12 @@ impl Transaction {
                             }
                         }
                         sel => {
-                            for (k, v) in c {
-                                if sel.selects(k.as_bytes()) {
-                                    out.push(Val {
-                                        name: Name::Keyed(vname, Cow::Borrowed(k.as_bytes())),
-                                        value: Cow::Borrowed(v),
-                                        slot: 0,
-                                    });
-                                }
+                            for (k, v) in c.sorted(|k| sel.selects(k.as_bytes())) {
+                                out.push(Val {
+                                    name: Name::Keyed(vname, Cow::Borrowed(k.as_bytes())),
+                                    value: Cow::Borrowed(v),
+                                    slot: 0,
+                                });
                             }
                         }
                     }
@@ -1765,7 +1808,7 @@ impl Transaction {
     fn resolve_into(&self, r: &MacroRef, rule: Option<&Rule>, out: &mut Vec<u8>) {
         if let (Some(var), Some(key), None) = (r.var_id, &r.key, &r.key_regex) {
             if var.is_collection() && var != Var::Rule {
-                if let Some(c) = self.colls.get(var.coll_name()) {
+                if let Some(c) = self.coll(var) {
                     if let Some(v) = c.get(key) {
                         out.extend_from_slice(v);
                     }
@@ -1785,11 +1828,11 @@ impl Transaction {
         }
         if let (Some(re), true) = (&r.key_regex, var.is_collection()) {
             // `%{TX:/re/}`: the first member whose name matches (see macros.rs).
-            if let Some(c) = self.colls.get(var.coll_name()) {
+            if let Some(c) = self.coll(var) {
                 return c
-                    .iter()
-                    .find(|(k, _)| re.0.is_match(k.as_bytes()))
-                    .map(|(_, v)| v.clone());
+                    .sorted(|k| re.0.is_match(k.as_bytes()))
+                    .first()
+                    .map(|(_, v)| (*v).clone());
             }
             let target = Target {
                 var,
@@ -1803,7 +1846,7 @@ impl Transaction {
         }
         if let Some(key) = &r.key {
             if var.is_collection() {
-                if let Some(c) = self.colls.get(var.coll_name()) {
+                if let Some(c) = self.coll(var) {
                     return c.get(key).cloned();
                 }
                 let target = Target {
@@ -1821,10 +1864,21 @@ impl Transaction {
         self.scalar_ref(var).map(Cow::into_owned)
     }
 
+    /// The stored collection behind a variable, if it exists yet (`TX` always does).
+    fn coll(&self, var: Var) -> Option<&Collection> {
+        match var {
+            Var::Tx => Some(&self.tx),
+            _ => self.colls.get(var.coll_name()),
+        }
+    }
+
     /// A collection by lower-case name, created on first use.
-    fn coll_mut(&mut self, name: &str) -> &mut BTreeMap<String, Vec<u8>> {
+    fn coll_mut(&mut self, name: &str) -> &mut Collection {
+        if name == "tx" {
+            return &mut self.tx;
+        }
         if !self.colls.contains_key(name) {
-            self.colls.insert(name.to_string(), BTreeMap::new());
+            self.colls.insert(name.to_string(), Collection::default());
         }
         self.colls.get_mut(name).expect("inserted above")
     }
@@ -1876,10 +1930,7 @@ impl Transaction {
                 RunAction::SetEnv(k, v) => {
                     let key = lower(&self.expand(k, Some(r)));
                     let value = self.expand(v, Some(r));
-                    self.colls
-                        .entry("env".into())
-                        .or_default()
-                        .insert(key, value);
+                    self.coll_mut("env").insert(key, value);
                 }
                 RunAction::Ctl(c) => self.ctl(c),
                 RunAction::Sanitise(kind, name) => {

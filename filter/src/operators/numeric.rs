@@ -97,6 +97,10 @@ impl Compare {
     }
 
     fn read(cmp: Cmp, s: &[u8]) -> i64 {
+        // One digit, what CRS compares most (`TX:detection_paranoia_level`, scores).
+        if let [d @ b'0'..=b'9'] = s {
+            return i64::from(d - b'0');
+        }
         match cmp {
             Cmp::Eq | Cmp::Ne => stoi(s),
             _ => atoll(s),

@@ -372,6 +372,12 @@ impl Var {
         }
     }
 
+    /// Whether the transaction stores this collection's members itself (`TX`, `ENV`,
+    /// `IP`, …: the ones with a [`Var::coll_name`]).
+    pub fn is_stored(self) -> bool {
+        !self.coll_name().is_empty()
+    }
+
     /// The collection of the names of this argument collection (`ARGS` → `ARGS_NAMES`,
     /// `ARGS_GET` → `ARGS_GET_NAMES`, `ARGS_POST` → `ARGS_POST_NAMES`).
     pub fn names_collection(self) -> Option<Var> {

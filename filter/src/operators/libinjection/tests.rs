@@ -200,6 +200,74 @@ fn xss_classics() {
     assert!(!detect_xss(b"1 < 2 and 3 > 2"));
 }
 
+/// SQL and HTML metacharacters and keyword fragments (which reach deep into the
+/// tokenizers), for random inputs.
+const PIECES: &[&[u8]] = &[
+    b"'",
+    b"\"",
+    b"`",
+    b"/*",
+    b"*/",
+    b"--",
+    b"#",
+    b"(",
+    b")",
+    b";",
+    b",",
+    b".",
+    b"0x",
+    b"1",
+    b"1e",
+    b"$",
+    b"@",
+    b"@@",
+    b"\\",
+    b"N'",
+    b"x'",
+    b"b'",
+    b"q'[",
+    b"{",
+    b"}",
+    b"[",
+    b"]",
+    b"<",
+    b">",
+    b"</",
+    b"<!--",
+    b"-->",
+    b"<?",
+    b"<!",
+    b"=",
+    b"&",
+    b"&#",
+    b"&#x",
+    b";",
+    b" ",
+    b"\t",
+    b"\n",
+    b"\0",
+    b"\xff",
+    b"\xc0",
+    b"select",
+    b"union",
+    b"or",
+    b"and",
+    b"sleep",
+    b"script",
+    b"onerror",
+    b"javascript:",
+    b"href",
+    b"src",
+    b"style",
+    b"-",
+    b"+",
+    b"*",
+    b"|",
+    b"!",
+    b"::",
+    b"e",
+];
+
 /// Small deterministic PRNG (xorshift64*) so the robustness loop needs no extra crate.
 struct Rng(u64);
 
@@ -216,71 +284,6 @@ impl Rng {
 /// HTML metacharacters and keyword fragments (which reach deep into the tokenizers).
 #[test]
 fn random_inputs_never_panic() {
-    const PIECES: &[&[u8]] = &[
-        b"'",
-        b"\"",
-        b"`",
-        b"/*",
-        b"*/",
-        b"--",
-        b"#",
-        b"(",
-        b")",
-        b";",
-        b",",
-        b".",
-        b"0x",
-        b"1",
-        b"1e",
-        b"$",
-        b"@",
-        b"@@",
-        b"\\",
-        b"N'",
-        b"x'",
-        b"b'",
-        b"q'[",
-        b"{",
-        b"}",
-        b"[",
-        b"]",
-        b"<",
-        b">",
-        b"</",
-        b"<!--",
-        b"-->",
-        b"<?",
-        b"<!",
-        b"=",
-        b"&",
-        b"&#",
-        b"&#x",
-        b";",
-        b" ",
-        b"\t",
-        b"\n",
-        b"\0",
-        b"\xff",
-        b"\xc0",
-        b"select",
-        b"union",
-        b"or",
-        b"and",
-        b"sleep",
-        b"script",
-        b"onerror",
-        b"javascript:",
-        b"href",
-        b"src",
-        b"style",
-        b"-",
-        b"+",
-        b"*",
-        b"|",
-        b"!",
-        b"::",
-        b"e",
-    ];
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let mut buf = Vec::new();
     for round in 0..20_000u32 {
@@ -306,4 +309,104 @@ fn random_inputs_never_panic() {
         .collect();
     assert!(detect_sqli(&long).is_some());
     let _ = detect_xss(&long);
+}
+
+/// The shortcuts in `mod.rs` never hide a detection: each input they answer is checked
+/// against the crate itself. SQLi: every word of the crate's keyword table that is a plain
+/// word (as listed, lower-case, and with a digit or `_1` appended), integers, and random
+/// plain words; XSS: random strings of the pieces above without `<` or `=`, and the
+/// attacks of `xss_classics` with those two characters taken out.
+#[test]
+fn shortcuts_agree_with_libinjection() {
+    let sqli = |w: &[u8]| libinjectionrs::detect_sqli(w).is_injection();
+    let xss = |w: &[u8]| libinjectionrs::detect_xss(w).is_injection();
+    let mut words = 0;
+    for kw in libinjectionrs::sqli::sqli_data::SQL_KEYWORDS {
+        let w = kw.word.as_bytes();
+        for v in [
+            w.to_vec(),
+            w.to_ascii_lowercase(),
+            [w, b"1"].concat(),
+            [w, b"_1"].concat(),
+        ] {
+            if super::plain_word(&v) {
+                words += 1;
+                assert!(
+                    !sqli(&v),
+                    "plain word {:?} is SQLi",
+                    String::from_utf8_lossy(&v)
+                );
+            }
+        }
+    }
+    assert!(
+        words > 1_000,
+        "only {words} keyword variants were plain words"
+    );
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    const WORD: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_";
+    let mut buf = Vec::new();
+    for round in 0..20_000u32 {
+        buf.clear();
+        let len = 1 + (rng.next() % 24) as usize;
+        for i in 0..len {
+            let r = rng.next() as usize;
+            buf.push(match round % 2 {
+                0 if i == 0 => WORD[r % 52],
+                0 => WORD[r % WORD.len()],
+                _ => WORD[52 + r % 10],
+            });
+        }
+        assert!(super::plain_word(&buf));
+        assert!(!sqli(&buf), "{:?}", String::from_utf8_lossy(&buf));
+    }
+    // Not plain words: left to libinjection, which flags some.
+    for w in [
+        &b"1union"[..],
+        b"1 union",
+        b"a.b",
+        b"a b",
+        b"$1",
+        b"-1",
+        b"1e",
+    ] {
+        assert!(!super::plain_word(w), "{:?}", String::from_utf8_lossy(w));
+    }
+    assert!(detect_sqli(b"1union select 1").is_some());
+
+    let pieces: Vec<&[u8]> = PIECES
+        .iter()
+        .copied()
+        .filter(|p| super::no_markup(p))
+        .collect();
+    for round in 0..20_000u32 {
+        buf.clear();
+        let len = (rng.next() % 32) as usize;
+        for _ in 0..len {
+            let r = rng.next();
+            if round % 4 == 0 {
+                buf.push(r as u8);
+            } else {
+                buf.extend_from_slice(pieces[(r as usize) % pieces.len()]);
+            }
+        }
+        if super::no_markup(&buf) {
+            assert!(!xss(&buf), "{:?}", String::from_utf8_lossy(&buf));
+        }
+    }
+    for attack in [
+        &b"<script>alert(1)</script>"[..],
+        b"<img src=x onerror=alert(1)>",
+        b"\" onmouseover=\"alert(1)",
+        b"' style='x:expression(alert(1))",
+        b"javascript:alert(1)",
+    ] {
+        assert!(!super::no_markup(attack) || !xss(attack));
+        let stripped: Vec<u8> = attack
+            .iter()
+            .copied()
+            .filter(|&b| b != b'<' && b != b'=')
+            .collect();
+        assert!(!xss(&stripped), "{:?}", String::from_utf8_lossy(&stripped));
+    }
 }
