@@ -71,23 +71,43 @@ pub fn detect_xss(input: &[u8]) -> bool {
 }
 
 /// Whether libinjection's SQL tokenizer reads `input` as one token that no fingerprint
-/// flags: a word (`[A-Za-z][A-Za-z0-9_]*`) or an integer (`[0-9]+`), with nothing else.
+/// flags: a word (`[A-Za-z][A-Za-z0-9_.]*`, such as the JSON argument name
+/// `json.items.0.sku`) none of whose parts before a `.` is an SQL keyword, or a number
+/// (`[0-9]+`, `[0-9]+.[0-9]+`), with nothing else.
 ///
 /// Why that is safe (libinjection `libinjection_sqli.c`): without a quote only the
 /// as-is context is tried, and without a comment it is not re-parsed as MySQL. A word
-/// starting with a letter has no delimiter, quote, `.` or `` ` `` inside, so `parse_word`
-/// (or the string parsers for `b`, `e`, `n`, `q`, `u`, `x`, which fall back to it when no
-/// quote follows) makes it one token; digits alone make one number token. A one-token
-/// fingerprint is that token's type (or nothing, for a skipped leading type or unary
-/// operator), and the only one-character fingerprint in the table is `X`, a type the
+/// starting with a letter has no delimiter or quote inside, so `parse_word` (or the string
+/// parsers for `b`, `e`, `n`, `q`, `u`, `x`, which fall back to it when no quote follows)
+/// takes all of it, and splits it at a `.` only when what comes before is a keyword
+/// (`select.1`), which we rule out; `parse_number` takes digits with one decimal part. A
+/// one-token fingerprint is that token's type (or nothing, for a skipped leading type or
+/// unary operator), and the only one-character fingerprint in the table is `X`, a type the
 /// keyword table never gives a word. (A digit followed by letters, `1union`, is two
 /// tokens, `1U`, and is left to libinjection.)
 fn plain_word(input: &[u8]) -> bool {
+    use libinjectionrs::sqli::{sqli_data::lookup_word, TokenType};
+    let keyword = |w: &[u8]| {
+        std::str::from_utf8(w)
+            .is_ok_and(|w| !matches!(lookup_word(w), TokenType::None | TokenType::Bareword))
+    };
     match input.first() {
-        Some(c) if c.is_ascii_alphabetic() => input
-            .iter()
-            .all(|&b| b.is_ascii_alphanumeric() || b == b'_'),
-        Some(_) => input.iter().all(u8::is_ascii_digit),
+        Some(c) if c.is_ascii_alphabetic() => {
+            input
+                .iter()
+                .all(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
+                && !input
+                    .iter()
+                    .enumerate()
+                    .any(|(i, &b)| b == b'.' && keyword(&input[..i]))
+        }
+        Some(_) => {
+            let digits = |s: &[u8]| !s.is_empty() && s.iter().all(u8::is_ascii_digit);
+            match input.iter().position(|&b| b == b'.') {
+                Some(dot) => digits(&input[..dot]) && digits(&input[dot + 1..]),
+                None => digits(input),
+            }
+        }
         None => true,
     }
 }

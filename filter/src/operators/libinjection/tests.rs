@@ -328,6 +328,9 @@ fn shortcuts_agree_with_libinjection() {
             w.to_ascii_lowercase(),
             [w, b"1"].concat(),
             [w, b"_1"].concat(),
+            [w, b".x"].concat(),
+            [b"json.", w].concat(),
+            [b"a.", w, b".b"].concat(),
         ] {
             if super::plain_word(&v) {
                 words += 1;
@@ -344,31 +347,68 @@ fn shortcuts_agree_with_libinjection() {
         "only {words} keyword variants were plain words"
     );
     let mut rng = Rng(0x2545_f491_4f6c_dd1d);
-    const WORD: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_";
+    const WORD: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.";
+    // Dotted words built from keywords, so that some part before a `.` is one.
+    let parts: Vec<&[u8]> = libinjectionrs::sqli::sqli_data::SQL_KEYWORDS
+        .iter()
+        .map(|k| k.word.as_bytes())
+        .filter(|w| w.iter().all(u8::is_ascii_alphanumeric))
+        .chain([&b"json"[..], b"items", b"0", b"sku", b"x1"])
+        .collect();
     let mut buf = Vec::new();
-    for round in 0..20_000u32 {
+    let mut plain = 0;
+    for round in 0..30_000u32 {
         buf.clear();
         let len = 1 + (rng.next() % 24) as usize;
-        for i in 0..len {
-            let r = rng.next() as usize;
-            buf.push(match round % 2 {
-                0 if i == 0 => WORD[r % 52],
-                0 => WORD[r % WORD.len()],
-                _ => WORD[52 + r % 10],
-            });
+        match round % 3 {
+            0 => {
+                for i in 0..len {
+                    let r = rng.next() as usize;
+                    buf.push(if i == 0 {
+                        WORD[r % 52]
+                    } else {
+                        WORD[r % WORD.len()]
+                    });
+                }
+            }
+            1 => {
+                for i in 0..(1 + len % 4) {
+                    if i > 0 {
+                        buf.push(b'.');
+                    }
+                    buf.extend_from_slice(parts[rng.next() as usize % parts.len()]);
+                }
+            }
+            _ => {
+                for i in 0..len {
+                    buf.push(if i == len / 2 && rng.next().is_multiple_of(2) {
+                        b'.'
+                    } else {
+                        b'0' + (rng.next() % 10) as u8
+                    });
+                }
+            }
         }
-        assert!(super::plain_word(&buf));
-        assert!(!sqli(&buf), "{:?}", String::from_utf8_lossy(&buf));
+        if super::plain_word(&buf) {
+            plain += 1;
+            assert!(!sqli(&buf), "{:?}", String::from_utf8_lossy(&buf));
+        }
     }
+    assert!(
+        plain > 15_000,
+        "only {plain} random inputs were plain words"
+    );
     // Not plain words: left to libinjection, which flags some.
     for w in [
         &b"1union"[..],
         b"1 union",
-        b"a.b",
+        b"select.1",
         b"a b",
         b"$1",
         b"-1",
         b"1e",
+        b"1.2.3",
+        b".5",
     ] {
         assert!(!super::plain_word(w), "{:?}", String::from_utf8_lossy(w));
     }
