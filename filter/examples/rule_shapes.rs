@@ -23,6 +23,8 @@ fn main() {
             "cnt" => format!("SecRule &TX:foo \"@eq 0\" \"id:{id},phase:1,pass,nolog\"\n"),
             "hdrnone" => format!("SecRule REQUEST_HEADERS:Content-Type \"@rx ^x\" \"id:{id},phase:1,pass,nolog\"\n"),
             "args" => format!("SecRule ARGS \"@rx ^zz\" \"id:{id},phase:1,pass,nolog,t:none,t:lowercase\"\n"),
+            // No literal to prefilter on: the regex runs on all ten values (5 args, 5 names).
+            "argsrx" => format!("SecRule ARGS|ARGS_NAMES \"@rx [a-z]{{30}}\" \"id:{id},phase:1,pass,nolog,t:none,t:urlDecodeUni,t:lowercase\"\n"),
             _ => String::new(),
         };
         text.push_str(&r);

@@ -217,6 +217,9 @@ pub struct Rule {
     /// Id of the rule's transformation chain (equal chains share an id), for the
     /// per-transaction cache of transformed values.
     pub tchain: u32,
+    /// Whether every transformation of the chain leaves plain values unchanged
+    /// ([`crate::transformations::keeps_plain`]).
+    pub keeps_plain: bool,
     /// Tags as written, for removal by tag.
     pub tag_texts: Vec<String>,
     /// `msg` as written, for removal by msg.
@@ -682,6 +685,7 @@ impl Compiler<'_> {
         let rule = Rule {
             // Assigned once all rules are read (`retag_transform_chains`).
             tchain: 0,
+            keeps_plain: false,
             tag_texts,
             msg_text,
             id: if in_chain { 0 } else { a.id.unwrap_or(0) },
@@ -767,6 +771,7 @@ impl Compiler<'_> {
                     .collect();
                 let next_id = self.chains.len() as u32 + 1;
                 r.tchain = *self.chains.entry(key.join(",")).or_insert(next_id);
+                r.keeps_plain = key.iter().all(|n| crate::transformations::keeps_plain(n));
                 link = r.chained.as_deref_mut();
             }
         }

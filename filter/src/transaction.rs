@@ -19,6 +19,7 @@ use crate::collection::Collection;
 use crate::macros::{MacroRef, Template};
 use crate::operators::{self, OpOutput};
 use crate::rules::{AuditEngine, EngineMode, Item, LimitAction, Rule, RuleSet};
+use crate::transformations::is_plain;
 use crate::variables::{Selector, Target, Var};
 
 /// Addresses of the connection a request came on.
@@ -1108,9 +1109,13 @@ impl Transaction {
             self.values(t, rep, &mut values);
             for val in &values {
                 let raw: &[u8] = &val.value;
-                let v = cache
-                    .get(rep.tchain, &rep.actions.transforms, raw, val.slot)
-                    .unwrap_or(raw);
+                let v = if rep.keeps_plain && is_plain(raw) {
+                    raw
+                } else {
+                    cache
+                        .get(rep.tchain, &rep.actions.transforms, raw, val.slot)
+                        .unwrap_or(raw)
+                };
                 let more = group.scan(t.var, v, |i| {
                     if let Some(&idx) = group.rules.get(i) {
                         if let Some(w) = cand.get_mut(idx / 64) {
@@ -1335,11 +1340,12 @@ impl Transaction {
                         }
                     }
                 } else {
-                    let v = match a.transforms.is_empty() {
-                        true => raw,
-                        false => cache
+                    let v = if a.transforms.is_empty() || r.keeps_plain && is_plain(raw) {
+                        raw
+                    } else {
+                        cache
                             .get(r.tchain, &a.transforms, raw, val.slot)
-                            .unwrap_or(raw),
+                            .unwrap_or(raw)
                     };
                     out.reset();
                     if compiled.matches(v, out) != op.negated {

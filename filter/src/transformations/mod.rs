@@ -98,6 +98,57 @@ const REGISTRY: &[(&str, TransformFn)] = &[
     ("utf8toUnicode", utf8_to_unicode::utf8_to_unicode),
 ];
 
+/// Transformations that leave every [plain](is_plain) value as it is: each acts only on
+/// bytes a plain value does not have (`%`, `+`, `&`, `\\`, `/`, `.`, quotes, comment
+/// markers, whitespace, NUL, upper-case letters, bytes ≥ 0x80). `sqlHexDecode` (`0x41`),
+/// `hexDecode`, the `base64*`, hashing, encoding, even and odd parity, `length` and
+/// `uppercase` change plain values and are not here. `tests.rs` applies every
+/// transformation to random plain values and checks this list both ways.
+const KEEP_PLAIN: &[&str] = &[
+    "cmdLine",
+    "cmd_line",
+    "compressWhitespace",
+    "compress_whitespace",
+    "cssDecode",
+    "escapeSeqDecode",
+    "htmlEntityDecode",
+    "jsDecode",
+    "lowercase",
+    "none",
+    "normalisePath",
+    "normalizePath",
+    "normalisePathWin",
+    "normalizePathWin",
+    "parityZero7bit",
+    "phpArgsNames",
+    "removeComments",
+    "removeCommentsChar",
+    "replaceComments",
+    "removeNulls",
+    "replaceNulls",
+    "removeWhitespace",
+    "trim",
+    "trimLeft",
+    "trimRight",
+    "urlDecode",
+    "urlDecodeUni",
+    "utf8toUnicode",
+];
+
+/// Whether the transformation named `name` leaves every plain value unchanged (so a chain
+/// of such transformations need not run, nor its result be cached, for a plain value).
+pub fn keeps_plain(name: &str) -> bool {
+    KEEP_PLAIN.iter().any(|n| n.eq_ignore_ascii_case(name))
+}
+
+/// Whether `v` is plain: only `[a-z0-9_]` (most argument names and many values, `page`,
+/// `42`, `red`).
+#[inline]
+pub fn is_plain(v: &[u8]) -> bool {
+    v.iter()
+        .all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
 /// Looks a transformation up by its SecLang name (`lowercase`, `urlDecodeUni`, …).
 ///
 /// The name is matched case-insensitively. Returns `None` for an unknown name; the rule

@@ -254,3 +254,48 @@ fn random_inputs_do_not_panic() {
         }
     }
 }
+
+/// Every transformation `keeps_plain` names leaves plain values unchanged; the others
+/// change some plain value (so the list is not too short by accident either).
+#[test]
+fn keep_plain_list_is_right() {
+    const PLAIN: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789_";
+    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut samples: Vec<Vec<u8>> = vec![Vec::new(), b"0x41".to_vec(), b"a".to_vec()];
+    for _ in 0..2_000 {
+        let len = (next() % 40) as usize;
+        samples.push(
+            (0..len)
+                .map(|_| PLAIN[(next() % PLAIN.len() as u64) as usize])
+                .collect(),
+        );
+    }
+    for name in super::names() {
+        let f = super::lookup(name).expect("registered");
+        let changed = samples.iter().find(|s| {
+            assert!(super::is_plain(s));
+            f(s).is_some_and(|out| out != **s)
+        });
+        if super::keeps_plain(name) {
+            assert!(
+                changed.is_none(),
+                "{name} changed plain {:?}",
+                changed.map(|s| show(s))
+            );
+        } else {
+            assert!(
+                changed.is_some(),
+                "{name} changes no plain value: add it to KEEP_PLAIN?"
+            );
+        }
+    }
+    assert!(!super::is_plain(b"Shoes"));
+    assert!(!super::is_plain(b"a.b"));
+    assert!(!super::is_plain(b"a b"));
+}
