@@ -7,6 +7,8 @@
 //! takes the first value the variable resolves to (regression test `issue-2296.json`).
 //! Not here: resolving references (the transaction owns the collections).
 
+use crate::variables::KeyPattern;
+
 /// A reference inside `%{…}`: a variable name and an optional key (`tx.foo` → `TX`, `foo`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MacroRef {
@@ -25,11 +27,11 @@ pub struct MacroRef {
 /// A macro key written as `/regex/`, compiled once as variable key regexes are: bytes,
 /// case-insensitive (keys are case-insensitive), Unicode off.
 #[derive(Debug, Clone)]
-pub struct KeyRegex(pub regex::bytes::Regex);
+pub struct KeyRegex(pub KeyPattern);
 
 impl PartialEq for KeyRegex {
     fn eq(&self, other: &Self) -> bool {
-        self.0.as_str() == other.0.as_str()
+        self.0.re.as_str() == other.0.re.as_str()
     }
 }
 
@@ -39,12 +41,7 @@ impl KeyRegex {
     /// `Some` when `key` is `/pattern/` and the pattern compiles.
     fn parse(key: &str) -> Option<KeyRegex> {
         let pat = key.strip_prefix('/')?.strip_suffix('/')?;
-        regex::bytes::RegexBuilder::new(pat)
-            .case_insensitive(true)
-            .unicode(false)
-            .build()
-            .ok()
-            .map(KeyRegex)
+        KeyPattern::compile(pat).ok().map(KeyRegex)
     }
 }
 
