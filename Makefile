@@ -55,6 +55,7 @@ clippy:
 # Unit and integration tests of every crate (engine, host-test, backend, runner).
 unit: wasm wasm-fault
 	$(CARGO) test --workspace
+	python3 bench/test_run.py
 
 # ModSecurity's suites and the CRS regression suite against the engine, in-process, built
 # with `prefilter-check`: every rule the prefilter skips is evaluated anyway and a match

@@ -28,6 +28,22 @@ Transfer/sec:    793.12KB
 """
 
 
+class CountMatches(unittest.TestCase):
+    def test_counts_match_lines_after_the_offset(self):
+        with tempfile.TemporaryDirectory() as d:
+            log = Path(d) / "proxy.log"
+            log.write_bytes(b"[info] wasm log wafer: ModSecurity: Warning. old\n")
+            offset = run.log_size(log)
+            with open(log, "ab") as f:
+                f.write(b"[warning] wafer: ModSecurity: Warning. Matched [id \"920350\"]\n"
+                        b"[info] something else\n"
+                        b"[error] ModSecurity: Access denied with code 403 (phase 2)\n")
+            self.assertEqual(run.count_matches(log, offset), 2)
+            self.assertEqual(run.count_matches(log, 0), 3)
+            self.assertEqual(run.count_matches(None, 0), 0)
+            self.assertEqual(run.log_size(Path(d) / "missing"), 0)
+
+
 class ParseWrk(unittest.TestCase):
     def test_fields(self):
         r = run.parse_wrk(WRK_OUT)
