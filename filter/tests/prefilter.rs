@@ -57,6 +57,26 @@ SecRule ARGS "@pm passwd shadow" "id:3,phase:2,deny,t:urlDecodeUni,t:lowercase"
 }
 
 #[test]
+fn a_lone_letter_literal_keeps_a_rule_out_of_the_prefilter() {
+    // `x|<script` requires "x" or "<script"; "x" is in most values, so rule 1 is always
+    // evaluated (and still matches), while rules 2 and 3 are skipped on benign values.
+    let rs = rules(
+        r#"SecRuleEngine On
+SecRule ARGS "@rx x\d{9}|<script" "id:1,phase:2,deny,t:none"
+SecRule ARGS "@rx <iframe" "id:2,phase:2,deny,t:none"
+SecRule ARGS "@rx javascript:" "id:3,phase:2,deny,t:none"
+"#,
+    );
+    let (status, tx) = request(&rs, "/?q=shoes", "");
+    assert_eq!(status, None);
+    assert_eq!(tx.stats().skipped, 2);
+    assert_eq!(tx.stats().rules, 1);
+    let (status, tx) = request(&rs, "/?q=x123456789", "");
+    assert_eq!(status, Some(403));
+    assert_eq!(tx.matches().last().map(|m| m.id), Some(1));
+}
+
+#[test]
 fn a_group_never_spans_phases() {
     // Same (empty) transformation chain and no marker in between: the phase-1 rule must not
     // decide for the phase-2 rule, whose POST arguments do not exist yet in phase 1.
