@@ -21,12 +21,16 @@ pub(super) fn normalise_path_win(input: &[u8]) -> Option<Vec<u8>> {
 }
 
 fn normalize(input: &[u8], win: bool) -> Option<Vec<u8>> {
-    // Every change starts at a separator or a dot: without one, skip the copy (most
-    // argument values; checked against the full algorithm in the tests).
-    if win {
-        memchr::memchr3(b'/', b'\\', b'.', input)?;
+    // Without a separator the only segment is the whole value, and only a final `.` or
+    // `..` can change it (a dot elsewhere, as in a sentence, is kept): skip the copy for
+    // most argument values (checked against the full algorithm in the tests).
+    let sep = if win {
+        memchr::memchr2(b'/', b'\\', input)
     } else {
-        memchr::memchr2(b'/', b'.', input)?;
+        memchr::memchr(b'/', input)
+    };
+    if sep.is_none() && input.last() != Some(&b'.') {
+        return None;
     }
     normalize_full(input, win)
 }
@@ -178,7 +182,14 @@ mod tests {
         for s in strings(b"a: \0\xff~", 5) {
             assert_eq!(normalize_full(&s, true), None, "{s:?}");
         }
-        // ...and with one, the quick check defers to it.
+        // ...nor without a separator unless the value ends with a dot...
+        for s in strings(b"a.b", 7) {
+            if s.last() != Some(&b'.') {
+                assert_eq!(normalize_full(&s, false), None, "{s:?}");
+                assert_eq!(normalize_full(&s, true), None, "{s:?}");
+            }
+        }
+        // ...and otherwise the quick check defers to it.
         for s in strings(b"a/.\\", 5) {
             assert_eq!(normalize(&s, false), normalize_full(&s, false), "{s:?}");
             assert_eq!(normalize(&s, true), normalize_full(&s, true), "{s:?}");
