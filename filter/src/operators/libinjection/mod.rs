@@ -41,7 +41,7 @@
 /// double quote, in ANSI and MySQL comment modes) and reports the fingerprint of the context
 /// that matched.
 pub fn detect_sqli(input: &[u8]) -> Option<String> {
-    if plain_word(input) {
+    if plain_word(input) || plain_phrase(input) {
         return None;
     }
     let result = libinjectionrs::detect_sqli(input);
@@ -110,6 +110,52 @@ fn plain_word(input: &[u8]) -> bool {
         }
         None => true,
     }
+}
+
+/// Whether `input` is words (`[A-Za-z][A-Za-z0-9_]*`) and integers separated by spaces
+/// (`value number 7`, `John Smith`), where no word is an SQL keyword and no two adjacent
+/// words make one (`group by`, `double precision`).
+///
+/// Why that is safe (libinjection `libinjection_sqli.c`): as for [`plain_word`], only the
+/// as-is context is tried and each word or integer is one token, a bareword (`n`) or a
+/// number (`1`); spaces are skipped. Folding changes such tokens only through a parenthesis,
+/// an operator, a dot or a comma, or by merging two adjacent words that together are a
+/// keyword, all ruled out here, so the fingerprint is made of `n` and `1`, and the
+/// fingerprint table has no entry of those alone.
+fn plain_phrase(input: &[u8]) -> bool {
+    use libinjectionrs::sqli::{sqli_data::lookup_word, TokenType};
+    let not_keyword = |w: &str| matches!(lookup_word(w), TokenType::None | TokenType::Bareword);
+    // The bytes first (cheap), the keyword table only for what can pass.
+    if !input
+        .iter()
+        .all(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b' ')
+    {
+        return false;
+    }
+    let mut last_word: Option<&[u8]> = None;
+    for part in input.split(|&b| b == b' ').filter(|p| !p.is_empty()) {
+        if part.iter().all(u8::is_ascii_digit) {
+            last_word = None;
+            continue;
+        }
+        let word = part[0].is_ascii_alphabetic()
+            && part.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_');
+        // ASCII by the checks above.
+        let Ok(w) = std::str::from_utf8(part) else {
+            return false;
+        };
+        if !word || !not_keyword(w) {
+            return false;
+        }
+        if let Some(prev) = last_word {
+            let pair = [prev, b" ", part].concat();
+            if !std::str::from_utf8(&pair).is_ok_and(not_keyword) {
+                return false;
+            }
+        }
+        last_word = Some(part);
+    }
+    true
 }
 
 /// Whether `input` has neither `<` nor `=`, so libinjection's XSS check cannot flag it.

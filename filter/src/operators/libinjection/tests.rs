@@ -313,8 +313,8 @@ fn random_inputs_never_panic() {
 
 /// The shortcuts in `mod.rs` never hide a detection: each input they answer is checked
 /// against the crate itself. SQLi: every word of the crate's keyword table that is a plain
-/// word (as listed, lower-case, and with a digit or `_1` appended), integers, and random
-/// plain words; XSS: random strings of the pieces above without `<` or `=`, and the
+/// word (as listed, lower-case, and with a digit or `_1` appended), integers, random plain
+/// words, and random phrases of keywords, ordinary words and numbers; XSS: random strings of the pieces above without `<` or `=`, and the
 /// attacks of `xss_classics` with those two characters taken out.
 #[test]
 fn shortcuts_agree_with_libinjection() {
@@ -413,6 +413,68 @@ fn shortcuts_agree_with_libinjection() {
         assert!(!super::plain_word(w), "{:?}", String::from_utf8_lossy(w));
     }
     assert!(detect_sqli(b"1union select 1").is_some());
+
+    // Phrases of keywords (and the halves of two-word ones), ordinary words and numbers.
+    let keywords: Vec<&[u8]> = libinjectionrs::sqli::sqli_data::SQL_KEYWORDS
+        .iter()
+        .flat_map(|k| k.word.split(' '))
+        .filter(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        .map(str::as_bytes)
+        .collect();
+    let ordinary: Vec<Vec<u8>> = (0..200)
+        .map(|_| {
+            (0..1 + rng.next() % 8)
+                .map(|_| b'a' + (rng.next() % 26) as u8)
+                .collect()
+        })
+        .chain(["0", "1", "42", "007", "x1", "main_st"].map(|w| w.as_bytes().to_vec()))
+        .collect();
+    let mut phrases = 0;
+    for round in 0..30_000u32 {
+        buf.clear();
+        for i in 0..(1 + rng.next() % 6) {
+            if i > 0 {
+                buf.extend_from_slice(if rng.next().is_multiple_of(5) {
+                    b"  "
+                } else {
+                    b" "
+                });
+            }
+            let r = rng.next() as usize;
+            let w: &[u8] = if r.is_multiple_of(4) {
+                keywords[(r / 4) % keywords.len()]
+            } else {
+                &ordinary[(r / 4) % ordinary.len()]
+            };
+            if round % 2 == 0 {
+                buf.extend_from_slice(w);
+            } else {
+                buf.extend(w.iter().map(u8::to_ascii_lowercase));
+            }
+        }
+        if super::plain_phrase(&buf) {
+            phrases += 1;
+            assert!(!sqli(&buf), "{:?}", String::from_utf8_lossy(&buf));
+        }
+    }
+    assert!(phrases > 1_000, "only {phrases} random phrases were plain");
+    for p in [
+        &b"value number 7"[..],
+        b"John Smith",
+        b"42 Main Street",
+        b"a  b",
+    ] {
+        assert!(super::plain_phrase(p), "{:?}", String::from_utf8_lossy(p));
+    }
+    for p in [
+        &b"1 union select 1"[..],
+        b"x group by 2",
+        b"double precision",
+        b"a, b",
+        b"a(b)",
+    ] {
+        assert!(!super::plain_phrase(p), "{:?}", String::from_utf8_lossy(p));
+    }
 
     let pieces: Vec<&[u8]> = PIECES
         .iter()
