@@ -9,7 +9,7 @@
 //! split on whitespace. (libmodsecurity's hex-block parser compares against the bytes 0–9
 //! instead of the characters `0`–`9`; we accept all hex digits as ModSecurity 2 did.)
 //! `@pmFromFile` reads one phrase per line from each space-separated file (see
-//! [`super::data_file_lines`]); a phrase may contain spaces there.
+//! `data_file_lines` in `operators`); a phrase may contain spaces there.
 //!
 //! The match reported (and captured into `TX:0`) is the phrase as written in the rule or
 //! file, for the first occurrence that ends earliest in the value, as `acmp_process_quick`

@@ -24,7 +24,7 @@
 //!
 //! - Most benign values are plain words or phrases (`shoes`, `42`, `json.items.0.sku`,
 //!   `value number 7`); for those the answer is known without tokenising (see
-//!   [`plain_word`], [`plain_phrase`] and [`no_markup`]), which saves about a tenth of the
+//!   `plain_word`, `plain_phrase` and `no_markup`), which saves about a tenth of the
 //!   engine's time on a benign GET or form. `tests.rs` checks the shortcuts against the
 //!   crate on every keyword of its SQL table and on random inputs.
 //!
