@@ -278,6 +278,18 @@ impl Rng {
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
     }
+
+    /// Refills `buf` with fewer than `max` random bytes, or as many random `pieces`.
+    fn fill(&mut self, buf: &mut Vec<u8>, max: u64, pieces: Option<&[&[u8]]>) {
+        buf.clear();
+        for _ in 0..self.next() % max {
+            let r = self.next();
+            match pieces {
+                Some(p) => buf.extend_from_slice(p[(r as usize) % p.len()]),
+                None => buf.push(r as u8),
+            }
+        }
+    }
 }
 
 /// No input may panic or hang: random bytes, and random strings over an alphabet of SQL and
@@ -287,16 +299,7 @@ fn random_inputs_never_panic() {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let mut buf = Vec::new();
     for round in 0..20_000u32 {
-        buf.clear();
-        let len = (rng.next() % 48) as usize;
-        for _ in 0..len {
-            let r = rng.next();
-            if round % 2 == 0 {
-                buf.push(r as u8);
-            } else {
-                buf.extend_from_slice(PIECES[(r as usize) % PIECES.len()]);
-            }
-        }
+        rng.fill(&mut buf, 48, (round % 2 == 1).then_some(PIECES));
         let _ = detect_sqli(&buf);
         let _ = detect_xss(&buf);
     }
@@ -482,16 +485,7 @@ fn shortcuts_agree_with_libinjection() {
         .filter(|p| super::no_markup(p))
         .collect();
     for round in 0..20_000u32 {
-        buf.clear();
-        let len = (rng.next() % 32) as usize;
-        for _ in 0..len {
-            let r = rng.next();
-            if round % 4 == 0 {
-                buf.push(r as u8);
-            } else {
-                buf.extend_from_slice(pieces[(r as usize) % pieces.len()]);
-            }
-        }
+        rng.fill(&mut buf, 32, (round % 4 != 0).then_some(&pieces[..]));
         if super::no_markup(&buf) {
             assert!(!xss(&buf), "{:?}", String::from_utf8_lossy(&buf));
         }
