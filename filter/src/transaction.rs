@@ -269,20 +269,23 @@ struct TransformCache {
 }
 
 impl TransformCache {
-    /// The value after the chain, or `None` when the chain leaves it unchanged.
-    fn get(
-        &mut self,
-        chain: u32,
-        transforms: &[crate::actions::Transform],
-        raw: &[u8],
-        slot: u32,
-    ) -> Option<&[u8]> {
-        if transforms.is_empty() {
-            return None;
+    /// `raw` after rule `r`'s transformation chain. An empty chain, or a plain value
+    /// ([`is_plain`]) under a chain that leaves plain values alone, is `raw` itself, without
+    /// a lookup.
+    #[inline(always)]
+    fn value<'a>(&'a mut self, r: &Rule, raw: &'a [u8], slot: u32) -> &'a [u8] {
+        if r.actions.transforms.is_empty() || r.keeps_plain && is_plain(raw) {
+            return raw;
         }
+        self.lookup(r, raw, slot).unwrap_or(raw)
+    }
+
+    /// The value after the chain, or `None` when the chain leaves it unchanged; cached
+    /// unless the value has no slot.
+    fn lookup(&mut self, r: &Rule, raw: &[u8], slot: u32) -> Option<&[u8]> {
         let apply = || {
             let mut cur: Option<Vec<u8>> = None;
-            for t in transforms {
+            for t in &r.actions.transforms {
                 if let Some(next) = t.apply(cur.as_deref().unwrap_or(raw)) {
                     cur = Some(next);
                 }
@@ -294,7 +297,7 @@ impl TransformCache {
             return Some(&self.scratch);
         }
         self.map
-            .entry((chain, slot))
+            .entry((r.tchain, slot))
             .or_insert_with(|| apply().map(Vec::into_boxed_slice))
             .as_deref()
     }
@@ -1109,13 +1112,7 @@ impl Transaction {
             self.values(t, rep, &mut values);
             for val in &values {
                 let raw: &[u8] = &val.value;
-                let v = if rep.keeps_plain && is_plain(raw) {
-                    raw
-                } else {
-                    cache
-                        .get(rep.tchain, &rep.actions.transforms, raw, val.slot)
-                        .unwrap_or(raw)
-                };
+                let v = cache.value(rep, raw, val.slot);
                 let more = group.scan(t.var, v, |i| {
                     if let Some(&idx) = group.rules.get(i) {
                         if let Some(w) = cand.get_mut(idx / 64) {
@@ -1340,13 +1337,7 @@ impl Transaction {
                         }
                     }
                 } else {
-                    let v = if a.transforms.is_empty() || r.keeps_plain && is_plain(raw) {
-                        raw
-                    } else {
-                        cache
-                            .get(r.tchain, &a.transforms, raw, val.slot)
-                            .unwrap_or(raw)
-                    };
+                    let v = cache.value(r, raw, val.slot);
                     out.reset();
                     if compiled.matches(v, out) != op.negated {
                         hit = Some(Cow::Borrowed(v));
@@ -1836,13 +1827,13 @@ impl Transaction {
             // `%{TX:/re/}`: the first member whose name matches (see macros.rs).
             if let Some(c) = self.coll(var) {
                 return c
-                    .sorted(|k| re.0.is_match(k.as_bytes()))
+                    .sorted(|k| re.is_match(k.as_bytes()))
                     .first()
                     .map(|(_, v)| (*v).clone());
             }
             let target = Target {
                 var,
-                selector: Selector::Regex(re.0.clone()),
+                selector: Selector::Regex(re.clone()),
                 count: false,
                 exclude: false,
             };
