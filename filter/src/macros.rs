@@ -19,30 +19,9 @@ pub struct MacroRef {
     pub var_id: Option<crate::variables::Var>,
     /// Key after `.` or `:`, lower-cased (collection keys are case-insensitive).
     pub key: Option<String>,
-    /// The key as a regular expression when written `/…/` (then [`MacroRef::key`] holds
-    /// the text, lower-cased, for display only).
-    pub key_regex: Option<KeyRegex>,
-}
-
-/// A macro key written as `/regex/`, compiled once as variable key regexes are: bytes,
-/// case-insensitive (keys are case-insensitive), Unicode off.
-#[derive(Debug, Clone)]
-pub struct KeyRegex(pub KeyPattern);
-
-impl PartialEq for KeyRegex {
-    fn eq(&self, other: &Self) -> bool {
-        self.0.re.as_str() == other.0.re.as_str()
-    }
-}
-
-impl Eq for KeyRegex {}
-
-impl KeyRegex {
-    /// `Some` when `key` is `/pattern/` and the pattern compiles.
-    fn parse(key: &str) -> Option<KeyRegex> {
-        let pat = key.strip_prefix('/')?.strip_suffix('/')?;
-        KeyPattern::compile(pat).ok().map(KeyRegex)
-    }
+    /// The key as a regular expression when written `/…/`, compiled as variable key
+    /// regexes are (then [`MacroRef::key`] holds the text, lower-cased, for display only).
+    pub key_regex: Option<KeyPattern>,
 }
 
 /// A piece of a template.
@@ -82,7 +61,9 @@ impl Template {
                 var_id: crate::variables::Var::from_name(&var),
                 var,
                 key: raw_key.map(str::to_ascii_lowercase),
-                key_regex: raw_key.and_then(KeyRegex::parse),
+                key_regex: raw_key
+                    .and_then(|k| k.strip_prefix('/')?.strip_suffix('/'))
+                    .and_then(|pat| KeyPattern::compile(pat).ok()),
             }));
             rest = &rest[start + 2 + len + 1..];
         }
@@ -145,7 +126,7 @@ mod tests {
         let Some(Part::Ref(r)) = t.parts.first() else {
             panic!("a reference");
         };
-        let re = &r.key_regex.as_ref().expect("a key regex").0;
+        let re = r.key_regex.as_ref().expect("a key regex");
         assert!(re.is_match(b"HEAD_x"));
         assert!(!re.is_match(b"head_ "), "\\S must not become \\s");
         let t = Template::parse("%{tx.plain}");

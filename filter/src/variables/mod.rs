@@ -477,6 +477,15 @@ pub struct KeyPattern {
     prefix: Option<Vec<u8>>,
 }
 
+/// Two patterns are equal when written alike.
+impl PartialEq for KeyPattern {
+    fn eq(&self, other: &Self) -> bool {
+        self.re.as_str() == other.re.as_str()
+    }
+}
+
+impl Eq for KeyPattern {}
+
 impl KeyPattern {
     /// Compiles `pat` (without the slashes).
     pub fn compile(pat: &str) -> Result<KeyPattern, regex::Error> {
