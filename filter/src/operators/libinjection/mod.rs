@@ -87,11 +87,6 @@ pub fn detect_xss(input: &[u8]) -> bool {
 /// keyword table never gives a word. (A digit followed by letters, `1union`, is two
 /// tokens, `1U`, and is left to libinjection.)
 fn plain_word(input: &[u8]) -> bool {
-    use libinjectionrs::sqli::{sqli_data::lookup_word, TokenType};
-    let keyword = |w: &[u8]| {
-        std::str::from_utf8(w)
-            .is_ok_and(|w| !matches!(lookup_word(w), TokenType::None | TokenType::Bareword))
-    };
     match input.first() {
         Some(c) if c.is_ascii_alphabetic() => {
             input
@@ -100,7 +95,7 @@ fn plain_word(input: &[u8]) -> bool {
                 && !input
                     .iter()
                     .enumerate()
-                    .any(|(i, &b)| b == b'.' && keyword(&input[..i]))
+                    .any(|(i, &b)| b == b'.' && is_keyword(&input[..i]))
         }
         Some(_) => {
             let digits = |s: &[u8]| !s.is_empty() && s.iter().all(u8::is_ascii_digit);
@@ -124,8 +119,6 @@ fn plain_word(input: &[u8]) -> bool {
 /// keyword, all ruled out here, so the fingerprint is made of `n` and `1`, and the
 /// fingerprint table has no entry of those alone.
 fn plain_phrase(input: &[u8]) -> bool {
-    use libinjectionrs::sqli::{sqli_data::lookup_word, TokenType};
-    let not_keyword = |w: &str| matches!(lookup_word(w), TokenType::None | TokenType::Bareword);
     // The bytes first (cheap), the keyword table only for what can pass.
     if !input
         .iter()
@@ -141,22 +134,23 @@ fn plain_phrase(input: &[u8]) -> bool {
         }
         let word = part[0].is_ascii_alphabetic()
             && part.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'_');
-        // ASCII by the checks above.
-        let Ok(w) = std::str::from_utf8(part) else {
-            return false;
-        };
-        if !word || !not_keyword(w) {
+        if !word || is_keyword(part) {
             return false;
         }
-        if let Some(prev) = last_word {
-            let pair = [prev, b" ", part].concat();
-            if !std::str::from_utf8(&pair).is_ok_and(not_keyword) {
-                return false;
-            }
+        if last_word.is_some_and(|prev| is_keyword(&[prev, b" ", part].concat())) {
+            return false;
         }
         last_word = Some(part);
     }
     true
+}
+
+/// Whether libinjection's keyword table gives `w` a type other than bareword (case is
+/// ignored; bytes that are not UTF-8 are no keyword, as in the crate's tokenizer).
+fn is_keyword(w: &[u8]) -> bool {
+    use libinjectionrs::sqli::{sqli_data::lookup_word, TokenType};
+    std::str::from_utf8(w)
+        .is_ok_and(|w| !matches!(lookup_word(w), TokenType::None | TokenType::Bareword))
 }
 
 /// Whether `input` has neither `<` nor `=`, so libinjection's XSS check cannot flag it.
