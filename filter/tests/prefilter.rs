@@ -94,6 +94,42 @@ SecRule ARGS "@rx pills" "id:4,phase:2,deny,t:none"
 }
 
 #[test]
+fn sections_behind_equal_guards_share_a_group() {
+    // Two "files", each with a section behind `TX:level @lt 2` (as CRS's paranoia levels):
+    // their rules are scanned as one group; a section behind another guard is its own.
+    let rs = rules(
+        r#"SecRuleEngine On
+SecAction "id:10,phase:1,pass,nolog,setvar:tx.level=2"
+SecRule TX:level "@lt 2" "id:11,phase:2,pass,nolog,skipAfter:END-A"
+SecRule ARGS "@rx rolex" "id:1,phase:2,deny,t:none"
+SecRule ARGS "@rx pills" "id:2,phase:2,deny,t:none"
+SecMarker END-A
+SecRule TX:level "@lt 2" "id:12,phase:2,pass,nolog,skipAfter:END-B"
+SecRule ARGS "@rx casino" "id:3,phase:2,deny,status:418,t:none"
+SecRule ARGS "@rx poker" "id:4,phase:2,deny,t:none"
+SecMarker END-B
+SecRule TX:level "@lt 3" "id:13,phase:2,pass,nolog,skipAfter:END-C"
+SecRule ARGS "@rx lottery" "id:5,phase:2,deny,t:none"
+SecRule ARGS "@rx jackpot" "id:6,phase:2,deny,t:none"
+SecMarker END-C
+"#,
+    );
+    assert_eq!(rs.prefilter.groups.len(), 2);
+    let (status, tx) = request(&rs, "/?q=shoes", "");
+    assert_eq!(status, None);
+    assert_eq!(
+        tx.stats().skipped,
+        4,
+        "rules 1-4 skipped; 5 and 6 behind a true guard"
+    );
+    // A rule of the second section matches from the shared scan.
+    let (status, tx) = request(&rs, "/?q=casino", "");
+    assert_eq!(status, Some(418));
+    assert_eq!(tx.matches().last().map(|m| m.id), Some(3));
+    assert_eq!(request(&rs, "/?q=rolex", "").0, Some(403));
+}
+
+#[test]
 fn exclusions_and_negation_keep_their_meaning() {
     let rs = rules(
         r#"SecRuleEngine On
