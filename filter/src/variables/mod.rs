@@ -455,11 +455,21 @@ impl Selector {
 
     /// The selector as written, for logs (`foo`, `/^x/`).
     pub fn text(&self) -> String {
+        let mut s = String::new();
+        self.write_text(&mut s);
+        s
+    }
+
+    /// Appends [`Selector::text`] to `out` (no intermediate string).
+    pub fn write_text(&self, out: &mut String) {
         match self {
-            Selector::All => String::new(),
-            Selector::Key(k, _) => k.clone(),
-            Selector::Regex(r) => format!("/{}/", r.re.as_str().trim_start_matches("(?i)")),
-            Selector::XPath(x) => x.clone(),
+            Selector::All => {}
+            Selector::Key(k, _) | Selector::XPath(k) => out.push_str(k),
+            Selector::Regex(r) => {
+                out.push('/');
+                out.push_str(r.re.as_str().trim_start_matches("(?i)"));
+                out.push('/');
+            }
         }
     }
 }
