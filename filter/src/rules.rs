@@ -8,7 +8,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use regex::bytes::Regex;
 
@@ -187,6 +187,38 @@ pub struct RuleOperator {
     pub compiled: Option<Box<dyn Operator>>,
     /// The parameter template when it holds macros (compiled per transaction).
     pub dynamic: Option<Template>,
+    /// The last parameter a dynamic operator was compiled for, with the result: CRS's
+    /// `@within %{tx.allowed_methods}` expands to the same text on every request, and a
+    /// `@rx %{…}` would otherwise build its regex per request.
+    pub last_dynamic: Mutex<Option<(String, Arc<dyn Operator>)>>,
+}
+
+impl RuleOperator {
+    /// The operator compiled for `param` (the expanded [`RuleOperator::dynamic`]),
+    /// reusing the last compilation when the text is the same; `None` if it does not
+    /// compile.
+    pub fn compile_dynamic(&self, param: &str) -> Option<Arc<dyn Operator>> {
+        // A poisoned lock only means another thread panicked mid-update: the cache is
+        // then recompiled, never trusted.
+        let mut last = self.last_dynamic.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((p, op)) = last.as_ref() {
+            if p == param {
+                return Some(op.clone());
+            }
+        }
+        let op: Arc<dyn Operator> = operators::compile(&self.name, param, &NoFiles).ok()?.into();
+        *last = Some((param.to_string(), op.clone()));
+        Some(op)
+    }
+}
+
+/// Operators compiled at run time (from macro-expanded parameters) read no files.
+struct NoFiles;
+
+impl operators::DataFiles for NoFiles {
+    fn read(&self, _: &str) -> Option<Vec<u8>> {
+        None
+    }
 }
 
 /// A compiled rule (a `SecRule` or `SecAction`, with its chain).
@@ -753,6 +785,7 @@ impl Compiler<'_> {
             param,
             compiled,
             dynamic: dynamic.then_some(template),
+            last_dynamic: Mutex::new(None),
         })
     }
 

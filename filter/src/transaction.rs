@@ -1288,12 +1288,12 @@ impl Transaction {
             (Some(c), _) => c.as_ref(),
             (None, Some(t)) => {
                 let param = String::from_utf8_lossy(&self.expand(t, Some(r))).into_owned();
-                match operators::compile(&op.name, &param, &NoFiles) {
-                    Ok(c) => {
+                match op.compile_dynamic(&param) {
+                    Some(c) => {
                         dynamic = c;
                         dynamic.as_ref()
                     }
-                    Err(_) => return false,
+                    None => return false,
                 }
             }
             (None, None) => return false,
@@ -2054,15 +2054,6 @@ impl Transaction {
             server_signature: self.rules.settings.server_signature.as_deref(),
             components: &self.rules.settings.component_signatures,
         }
-    }
-}
-
-/// Operators compiled at run time (from macro-expanded parameters) read no files.
-struct NoFiles;
-
-impl operators::DataFiles for NoFiles {
-    fn read(&self, _: &str) -> Option<Vec<u8>> {
-        None
     }
 }
 

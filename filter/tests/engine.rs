@@ -170,6 +170,24 @@ SecRule TX:score "@ge %{tx.limit}" "id:3,phase:2,deny,status:406,msg:'score %{tx
 }
 
 #[test]
+fn an_operator_with_macros_follows_its_expansion_from_request_to_request() {
+    // The compiled `@rx` is reused while the expansion stays the same and rebuilt when it
+    // changes: each request must see its own pattern.
+    let rs = rules(
+        r#"SecRule ARGS:p "@rx ^(.*)$" "id:1,phase:1,pass,nolog,capture,setvar:tx.pat=%{tx.1}"
+SecRule ARGS:v "@rx %{tx.pat}" "id:2,phase:1,deny,status:403"
+"#,
+    );
+    let blocked = |uri: &str| run(&rs, "GET", uri, &[], b"").intervention().is_some();
+    assert!(blocked("/?p=^abc&v=abcdef"));
+    assert!(blocked("/?p=^abc&v=abcxyz"));
+    assert!(!blocked("/?p=^abc&v=xyz"));
+    assert!(blocked("/?p=xyz$&v=abcxyz"));
+    assert!(!blocked("/?p=xyz$&v=abcdef"));
+    assert!(blocked("/?p=^abc&v=abc"));
+}
+
+#[test]
 fn skip_after_and_markers() {
     let rs = rules(
         r#"SecRule REQUEST_URI "@beginsWith /static" "id:1,phase:1,pass,nolog,skipAfter:END"
