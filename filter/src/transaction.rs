@@ -124,6 +124,9 @@ enum Name<'a> {
     Plain(&'static str),
     /// A collection member (`ARGS`, `id`).
     Keyed(&'static str, Cow<'a, [u8]>),
+    /// A member of a stored collection (`TX`, `blocking_paranoia_level`), whose name is
+    /// text already (rendered without a UTF-8 check).
+    Stored(&'static str, &'a str),
     /// A name built already (`MATCHED_VARS` members).
     Full(&'a str),
     /// A count (`&ARGS`, `&TX:foo`).
@@ -136,6 +139,7 @@ impl Name<'_> {
         match self {
             Name::Plain(_) => b"",
             Name::Keyed(_, k) => k,
+            Name::Stored(_, k) => k.as_bytes(),
             Name::Full(n) => n.split_once(':').map_or(&b""[..], |(_, k)| k.as_bytes()),
             Name::Count(..) => b"",
         }
@@ -149,6 +153,11 @@ impl Name<'_> {
                 out.push_str(n);
                 out.push(':');
                 push_lossy(out, k);
+            }
+            Name::Stored(n, k) => {
+                out.push_str(n);
+                out.push(':');
+                out.push_str(k);
             }
             Name::Full(n) => out.push_str(n),
             Name::Count(n, Selector::All) => {
@@ -904,7 +913,7 @@ impl Transaction {
 
     /// A `TX` variable's value (keys are case-insensitive).
     pub fn tx(&self, key: &str) -> Option<&[u8]> {
-        self.tx.get(&key.to_ascii_lowercase()).map(Vec::as_slice)
+        self.tx.get(&key.to_ascii_lowercase())
     }
 
     /// Whether this transaction is to be written to the audit log (`SecAuditEngine`,
@@ -1317,7 +1326,7 @@ impl Transaction {
                 Some((k, v)) => {
                     out.reset();
                     if compiled.matches(v, out) != op.negated {
-                        let name = Name::Keyed(var.name(), Cow::Borrowed(k.as_bytes()));
+                        let name = Name::Stored(var.name(), k);
                         scratch.push(&name, v, std::mem::take(&mut out.captures));
                     }
                     1
@@ -1374,11 +1383,14 @@ impl Transaction {
             if a.capture && !op.negated {
                 let tx = &mut self.tx;
                 const DIGITS: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
+                // TX:0..9 are replaced as a whole: groups this match has are set (in
+                // place after the first capture), the others removed.
+                let mut captures = captures.into_iter();
                 for d in DIGITS {
-                    tx.remove(d);
-                }
-                for (d, c) in DIGITS.iter().zip(captures) {
-                    tx.insert((*d).to_string(), c);
+                    match captures.next() {
+                        Some(c) => tx.set(d, &c, || Arc::from(d)),
+                        None => tx.remove(d),
+                    }
                 }
             }
             self.matched_var.0.clear();
@@ -1578,7 +1590,7 @@ impl Transaction {
                         Selector::Key(_, lower) => {
                             if let Some((k, v)) = c.get_key_value(lower) {
                                 out.push(Val {
-                                    name: Name::Keyed(vname, Cow::Borrowed(k.as_bytes())),
+                                    name: Name::Stored(vname, k),
                                     value: Cow::Borrowed(v),
                                     slot: 0,
                                 });
@@ -1587,7 +1599,7 @@ impl Transaction {
                         sel => {
                             for (k, v) in c.sorted(|k| sel.selects(k.as_bytes())) {
                                 out.push(Val {
-                                    name: Name::Keyed(vname, Cow::Borrowed(k.as_bytes())),
+                                    name: Name::Stored(vname, k),
                                     value: Cow::Borrowed(v),
                                     slot: 0,
                                 });
@@ -1844,7 +1856,7 @@ impl Transaction {
                 return c
                     .sorted(|k| re.is_match(k.as_bytes()))
                     .first()
-                    .map(|(_, v)| (*v).clone());
+                    .map(|(_, v)| v.to_vec());
             }
             let target = Target {
                 var,
@@ -1859,7 +1871,7 @@ impl Transaction {
         if let Some(key) = &r.key {
             if var.is_collection() {
                 if let Some(c) = self.coll(var) {
-                    return c.get(key).cloned();
+                    return c.get(key).map(<[u8]>::to_vec);
                 }
                 let target = Target {
                     var,
@@ -1910,39 +1922,30 @@ impl Transaction {
                         Some(v) => Cow::Borrowed(v),
                         None => Cow::Owned(self.expand(&sv.value, Some(r))),
                     };
+                    // The rule's own name is shared; an expanded one is moved in.
+                    let new_key = || -> Arc<str> {
+                        match (&sv.key_lit, &key) {
+                            (Some(k), _) => k.clone(),
+                            (None, k) => Arc::from(k.as_ref()),
+                        }
+                    };
                     let coll = self.coll_mut(&sv.collection);
                     match sv.op {
-                        SetOp::Set => match coll.get_mut(key.as_ref()) {
-                            Some(cur) => {
-                                cur.clear();
-                                cur.extend_from_slice(&value);
-                            }
-                            None => {
-                                coll.insert(key.into_owned(), value.into_owned());
-                            }
-                        },
-                        SetOp::Delete => {
-                            coll.remove(key.as_ref());
-                        }
+                        SetOp::Set => coll.set(&key, &value, new_key),
+                        SetOp::Delete => coll.remove(&key),
                         SetOp::Add | SetOp::Sub => {
                             let d = to_int(&value);
-                            match coll.get_mut(key.as_ref()) {
-                                Some(cur) => {
-                                    let n = add_sub(sv.op, to_int(cur), d);
-                                    cur.clear();
-                                    cur.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
-                                }
-                                None => {
-                                    coll.insert(key.into_owned(), num(add_sub(sv.op, 0, d)));
-                                }
-                            }
+                            let cur = coll.get(&key).map_or(0, to_int);
+                            let n = add_sub(sv.op, cur, d);
+                            coll.set(&key, itoa::Buffer::new().format(n).as_bytes(), new_key);
                         }
                     }
                 }
                 RunAction::SetEnv(k, v) => {
                     let key = lower(&self.expand(k, Some(r)));
                     let value = self.expand(v, Some(r));
-                    self.coll_mut("env").insert(key, value);
+                    self.coll_mut("env")
+                        .set(&key, &value, || Arc::from(key.as_str()));
                 }
                 RunAction::Ctl(c) => self.ctl(c),
                 RunAction::Sanitise(kind, name) => {

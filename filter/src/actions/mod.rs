@@ -63,7 +63,7 @@ pub struct SetVar {
     /// Key template (may contain macros); expanded keys are lower-cased.
     pub key: Template,
     /// The key, lower-cased, when it has no macros (the common case).
-    pub key_lit: Option<String>,
+    pub key_lit: Option<Arc<str>>,
     /// Operation.
     pub op: SetOp,
     /// Value template.
@@ -438,7 +438,7 @@ pub fn parse_setvar(v: &str) -> Result<SetVar, String> {
     let value = Template::parse(value);
     Ok(SetVar {
         collection: coll.trim().to_ascii_lowercase(),
-        key_lit: (!key.has_macros()).then(|| key.literal().to_ascii_lowercase()),
+        key_lit: (!key.has_macros()).then(|| key.literal().to_ascii_lowercase().into()),
         key,
         op,
         value_lit: (!value.has_macros()).then(|| value.literal().into_bytes()),
