@@ -188,16 +188,6 @@ fn push_lossy(out: &mut String, b: &[u8]) {
     }
 }
 
-/// Empties `v` and hands its allocation over to a vector of values with another lifetime,
-/// so one buffer serves every rule evaluation (the standard library collects in place
-/// when the element layout is unchanged, which is the case here).
-// `filter_map` (not `filter`) is the point: it changes the element type's lifetime.
-#[allow(clippy::unnecessary_filter_map)]
-fn recycle<'b>(mut v: Vec<Val<'_>>) -> Vec<Val<'b>> {
-    v.clear();
-    v.into_iter().filter_map(|_| None).collect()
-}
-
 /// One value a rule matched: its name's range in [`Scratch::names`], its value's range in
 /// [`Scratch::values`] and the operator's captures.
 type Hit = (Range<usize>, Range<usize>, Vec<Vec<u8>>);
@@ -394,8 +384,6 @@ pub struct Transaction {
     /// Buffers reused by every rule evaluation, taken out while in use (`None` then);
     /// boxed, so that taking and putting back moves one pointer.
     work: Option<Box<Work>>,
-    /// Reused buffer for the values of the rule being evaluated (see [`recycle`]).
-    vals: Vec<Val<'static>>,
     stats: Stats,
     prefilter: PrefilterState,
 }
@@ -546,7 +534,6 @@ impl Transaction {
                 },
                 scratch: Scratch::default(),
             })),
-            vals: Vec::new(),
             stats: Stats::default(),
             prefilter: PrefilterState {
                 done: vec![false; rules.prefilter.groups.len()],
@@ -1130,14 +1117,16 @@ impl Transaction {
         let cache = &mut work.cache;
         let mut cand = std::mem::take(&mut self.prefilter.cand);
         let mut left = group.rules.len();
-        let mut values = recycle(std::mem::take(&mut self.vals));
-        'targets: for t in &group.targets {
-            values.clear();
-            self.values(t, rep, &mut values);
-            for val in &values {
-                let raw: &[u8] = &val.value;
-                let v = cache.value(rep, raw, val.slot);
-                let more = group.scan(t.var, v, |i| {
+        for t in &group.targets {
+            if left == 0 {
+                break;
+            }
+            self.values(t, rep, &mut |val| {
+                if left == 0 {
+                    return;
+                }
+                let v = cache.value(rep, &val.value, val.slot);
+                group.scan(t.var, v, |i| {
                     if let Some(&idx) = group.rules.get(i) {
                         if let Some(w) = cand.get_mut(idx / 64) {
                             let bit = 1u64 << (idx % 64);
@@ -1149,12 +1138,8 @@ impl Transaction {
                     }
                     left > 0
                 });
-                if !more {
-                    break 'targets;
-                }
-            }
+            });
         }
-        self.vals = recycle(values);
         self.work = Some(work);
         self.prefilter.cand = cand;
         if let Some(d) = self.prefilter.done.get_mut(g) {
@@ -1334,9 +1319,9 @@ impl Transaction {
                 None => 0,
             }
         } else {
-            let mut values = recycle(std::mem::take(&mut self.vals));
-            self.collect(r, starter, &mut values);
-            for val in &values {
+            let mut n = 0u32;
+            self.collect(r, starter, &mut |val| {
+                n += 1;
                 let raw: &[u8] = &val.value;
                 let mut hit: Option<Cow<'_, [u8]>> = None;
                 if a.multi_match {
@@ -1370,9 +1355,7 @@ impl Transaction {
                 if let Some(v) = hit {
                     scratch.push(&val.name, &v, std::mem::take(&mut out.captures));
                 }
-            }
-            let n = values.len() as u32;
-            self.vals = recycle(values);
+            });
             n
         };
         self.stats.op_calls += tested;
@@ -1423,34 +1406,26 @@ impl Transaction {
     }
 
     /// Collects the values of a rule's targets, minus exclusions.
-    fn collect<'a>(&'a self, r: &'a Rule, starter: &'a Rule, out: &mut Vec<Val<'a>>) {
+    fn collect<'a>(&'a self, r: &'a Rule, starter: &'a Rule, sink: &mut impl FnMut(Val<'a>)) {
         if r.exclusions.is_empty() && self.removed_targets.is_empty() {
             for t in &r.targets {
-                self.values(t, starter, out);
+                self.values(t, starter, sink);
             }
             return;
         }
-        let mut runtime: Option<Vec<&Target>> = None;
+        let runtime: Vec<&Target> = self
+            .removed_targets
+            .iter()
+            .filter(|(sel, _)| match sel {
+                RuleSel::Ids(ids) => ids.iter().any(|&(a, b)| (a..=b).contains(&starter.id)),
+                RuleSel::Tag(tag) => starter.has_tag(tag),
+                RuleSel::Msg(m) => starter.msg_matches(m),
+            })
+            .map(|(_, t)| t)
+            .collect();
         for t in &r.targets {
-            let start = out.len();
-            self.values(t, starter, out);
-            if out.len() == start {
-                continue;
-            }
-            let runtime = runtime.get_or_insert_with(|| {
-                self.removed_targets
-                    .iter()
-                    .filter(|(sel, _)| match sel {
-                        RuleSel::Ids(ids) => {
-                            ids.iter().any(|&(a, b)| (a..=b).contains(&starter.id))
-                        }
-                        RuleSel::Tag(tag) => starter.has_tag(tag),
-                        RuleSel::Msg(m) => starter.msg_matches(m),
-                    })
-                    .map(|(_, t)| t)
-                    .collect()
-            });
             if r.exclusions.is_empty() && runtime.is_empty() {
+                self.values(t, starter, sink);
                 continue;
             }
             let excluded = |key: &[u8], ex: &Target| -> bool {
@@ -1467,33 +1442,41 @@ impl Transaction {
                         s => s.selects(key),
                     }
             };
-            let mut k = start;
-            while k < out.len() {
-                let key = out[k].name.key();
-                if r.exclusions.iter().any(|e| excluded(key, e))
-                    || runtime.iter().any(|e| excluded(key, e))
+            self.values(t, starter, &mut |val| {
+                let key = val.name.key();
+                if !(r.exclusions.iter().any(|e| excluded(key, e))
+                    || runtime.iter().any(|e| excluded(key, e)))
                 {
-                    out.remove(k);
-                } else {
-                    k += 1;
+                    sink(val);
                 }
-            }
+            });
         }
     }
 
-    fn values<'a>(&'a self, t: &'a Target, rule: &Rule, out: &mut Vec<Val<'a>>) {
-        let start = out.len();
+    /// Emits the values of target `t` (one count value for `&VAR`) to `sink`.
+    fn values<'a>(&'a self, t: &'a Target, rule: &Rule, sink: &mut impl FnMut(Val<'a>)) {
+        if t.count {
+            let mut n = 0;
+            self.members(t, rule, &mut |_| n += 1);
+            sink(Val {
+                name: Name::Count(t.var.name(), &t.selector),
+                value: count_text(n),
+                slot: 0,
+            });
+        } else {
+            self.members(t, rule, sink);
+        }
+    }
+
+    /// Emits the values target `t` selects (not counted) to `out`.
+    fn members<'a, F: FnMut(Val<'a>)>(&'a self, t: &'a Target, rule: &Rule, out: &mut F) {
         let vname = t.var.name();
-        let pairs = |out: &mut Vec<Val<'a>>,
-                     list: &'a [Pair],
-                     names: bool,
-                     label: &'static str,
-                     kind: u32| {
+        let pairs = |out: &mut F, list: &'a [Pair], names: bool, label: &'static str, kind: u32| {
             let kind = kind * 2 + u32::from(names);
             let all = matches!(t.selector, Selector::All);
             for (i, (k, v)) in list.iter().enumerate() {
                 if all || t.selector.selects(k) {
-                    out.push(Val {
+                    out(Val {
                         name: Name::Keyed(label, Cow::Borrowed(k)),
                         value: Cow::Borrowed(if names { k } else { v }),
                         slot: slot(kind, i),
@@ -1501,8 +1484,8 @@ impl Transaction {
                 }
             }
         };
-        let scalar = |out: &mut Vec<Val<'a>>, v: Cow<'a, [u8]>, slot: u32| {
-            out.push(Val {
+        let scalar = |out: &mut F, v: Cow<'a, [u8]>, slot: u32| {
+            out(Val {
                 name: Name::Plain(vname),
                 value: v,
                 slot,
@@ -1541,7 +1524,7 @@ impl Transaction {
                             Var::FilesSizes => Cow::Owned(num(f.size)),
                             _ => Cow::Borrowed(&[]),
                         };
-                        out.push(Val {
+                        out(Val {
                             name: Name::Keyed(vname, Cow::Borrowed(&f.name)),
                             value: v,
                             slot: 0,
@@ -1589,7 +1572,7 @@ impl Transaction {
                     match &t.selector {
                         Selector::Key(_, lower) => {
                             if let Some((k, v)) = c.get_key_value(lower) {
-                                out.push(Val {
+                                out(Val {
                                     name: Name::Stored(vname, k),
                                     value: Cow::Borrowed(v),
                                     slot: 0,
@@ -1598,7 +1581,7 @@ impl Transaction {
                         }
                         sel => {
                             for (k, v) in c.sorted(|k| sel.selects(k.as_bytes())) {
-                                out.push(Val {
+                                out(Val {
                                     name: Name::Stored(vname, k),
                                     value: Cow::Borrowed(v),
                                     slot: 0,
@@ -1610,7 +1593,7 @@ impl Transaction {
             }
             Var::MatchedVars => {
                 for (n, v) in self.matched_vars.iter() {
-                    out.push(Val {
+                    out(Val {
                         name: Name::Full(n),
                         value: Cow::Borrowed(v),
                         slot: 0,
@@ -1619,7 +1602,7 @@ impl Transaction {
             }
             Var::MatchedVarsNames => {
                 for (n, _) in self.matched_vars.iter() {
-                    out.push(Val {
+                    out(Val {
                         name: Name::Full(n),
                         value: Cow::Borrowed(n.as_bytes()),
                         slot: 0,
@@ -1630,7 +1613,7 @@ impl Transaction {
                 for key in ["id", "msg", "phase", "severity", "rev", "ver", "logdata"] {
                     if t.selector.selects(key.as_bytes()) {
                         if let Some(v) = self.rule_field(rule, key) {
-                            out.push(Val {
+                            out(Val {
                                 name: Name::Keyed("RULE", Cow::Borrowed(key.as_bytes())),
                                 value: Cow::Owned(v),
                                 slot: 0,
@@ -1650,15 +1633,17 @@ impl Transaction {
                 }
             }
         }
-        if t.count {
-            let n = out.len() - start;
-            out.truncate(start);
-            out.push(Val {
-                name: Name::Count(vname, &t.selector),
-                value: count_text(n),
-                slot: 0,
-            });
-        }
+    }
+
+    /// The first value of target `t`, copied.
+    fn first_value(&self, t: &Target, rule: &Rule) -> Option<Vec<u8>> {
+        let mut first = None;
+        self.values(t, rule, &mut |v| {
+            if first.is_none() {
+                first = Some(v.value.into_owned());
+            }
+        });
+        first
     }
 
     /// A scalar variable, borrowed where the transaction holds it.
@@ -1864,9 +1849,7 @@ impl Transaction {
                 count: false,
                 exclude: false,
             };
-            let mut out = Vec::new();
-            self.values(&target, rule?, &mut out);
-            return out.into_iter().next().map(|v| v.value.into_owned());
+            return self.first_value(&target, rule?);
         }
         if let Some(key) = &r.key {
             if var.is_collection() {
@@ -1879,10 +1862,7 @@ impl Transaction {
                     count: false,
                     exclude: false,
                 };
-                let mut out = Vec::new();
-                let dummy = rule?;
-                self.values(&target, dummy, &mut out);
-                return out.into_iter().next().map(|v| v.value.into_owned());
+                return self.first_value(&target, rule?);
             }
         }
         self.scalar_ref(var).map(Cow::into_owned)
