@@ -26,6 +26,13 @@ pub(crate) struct Collection {
 }
 
 impl Collection {
+    /// An empty collection with room for `n` members before it grows.
+    pub(crate) fn with_capacity(n: usize) -> Self {
+        Collection {
+            map: FxHashMap::with_capacity_and_hasher(n, Default::default()),
+        }
+    }
+
     /// The value of member `key` (lower-case).
     pub(crate) fn get(&self, key: &str) -> Option<&[u8]> {
         self.map.get(key).map(|v| v.as_slice())

@@ -332,6 +332,7 @@ pub struct Transaction {
     // Request.
     method: String,
     uri_raw: Vec<u8>,
+    request_line: Vec<u8>,
     uri: Vec<u8>,
     protocol: String,
     filename: Vec<u8>,
@@ -478,6 +479,7 @@ impl Transaction {
             conn: Connection::default(),
             method: String::new(),
             uri_raw: Vec::new(),
+            request_line: Vec::new(),
             uri: Vec::new(),
             protocol: String::new(),
             filename: Vec::new(),
@@ -499,7 +501,9 @@ impl Transaction {
             resp_headers: Vec::new(),
             resp_body: Vec::new(),
             resp_seen: 0,
-            tx: Collection::default(),
+            // CRS keeps ~150 `TX` members: room for them up front, not rehashing through
+            // every power of two.
+            tx: Collection::with_capacity(192),
             colls: FxHashMap::default(),
             engine: s.engine,
             request_body_access: s.request_body_access,
@@ -574,6 +578,8 @@ impl Transaction {
         self.method = method.to_string();
         self.protocol = protocol.to_string();
         self.uri_raw = uri.to_vec();
+        // REQUEST_LINE, built once (CRS reads it in several rules).
+        self.request_line = [method.as_bytes(), b" ", uri, b" ", protocol.as_bytes()].concat();
         // A `#fragment` stays only in REQUEST_URI_RAW and REQUEST_LINE (libmodsecurity 3
         // `Transaction::processURI`); REQUEST_URI, QUERY_STRING and ARGS_GET go without it.
         let uri = uri.split(|&b| b == b'#').next().unwrap_or_default();
@@ -1653,6 +1659,7 @@ impl Transaction {
             Var::RequestProtocol => self.protocol.as_bytes(),
             Var::RequestUri => &self.uri,
             Var::RequestUriRaw => &self.uri_raw,
+            Var::RequestLine => &self.request_line,
             Var::RequestFilename | Var::PathInfo => &self.filename,
             Var::QueryString => &self.query,
             Var::ResponseBody => &self.resp_body,
@@ -1696,12 +1703,7 @@ impl Transaction {
                     .map_or(0, |i| i + 1);
                 f[start..].to_vec()
             }
-            Var::RequestLine => {
-                let mut v = format!("{} ", self.method).into_bytes();
-                v.extend_from_slice(&self.uri_raw);
-                v.extend_from_slice(format!(" {}", self.protocol).as_bytes());
-                v
-            }
+            Var::RequestLine => self.request_line.clone(),
             // REQUEST_BODY holds the raw body unless a structured processor (XML,
             // MULTIPART) took it over; `ctl:forceRequestBodyVariable` forces it (as Coraza
             // does; CRS's tests expect JSON bodies in REQUEST_BODY and XML ones not).
