@@ -130,6 +130,25 @@ SecMarker END-C
 }
 
 #[test]
+fn a_trailing_lowercase_does_not_split_a_group() {
+    // `t:lowercase` at the end of a chain changes nothing an ASCII-case-insensitive scan
+    // finds: both rules are one group, each still evaluated on its own chain.
+    let rs = rules(
+        r#"SecRuleEngine On
+SecRule ARGS "@rx ROLEX" "id:1,phase:2,deny,status:418,t:none"
+SecRule ARGS "@rx pills" "id:2,phase:2,deny,t:none,t:lowercase"
+SecRule ARGS "@rx casino" "id:3,phase:2,deny,t:none,t:lowercase"
+"#,
+    );
+    assert_eq!(rs.prefilter.groups.len(), 1);
+    assert_eq!(request(&rs, "/?q=shoes", "").1.stats().skipped, 3);
+    // Rule 1 is case-sensitive: "rolex" has its literal but does not match; "ROLEX" does.
+    assert_eq!(request(&rs, "/?q=rolex", "").0, None);
+    assert_eq!(request(&rs, "/?q=ROLEX", "").0, Some(418));
+    assert_eq!(request(&rs, "/?q=PiLLs", "").0, Some(403));
+}
+
+#[test]
 fn exclusions_and_negation_keep_their_meaning() {
     let rs = rules(
         r#"SecRuleEngine On
