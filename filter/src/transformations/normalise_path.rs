@@ -32,10 +32,14 @@ fn normalize(input: &[u8], win: bool) -> Option<Vec<u8>> {
     if sep.is_none() && input.last() != Some(&b'.') {
         return None;
     }
-    normalize_full(input, win)
+    normalize_full(input, win, true)
 }
 
-fn normalize_full(input: &[u8], win: bool) -> Option<Vec<u8>> {
+/// libmodsecurity 3's `normalize_path_inplace`, step by step; with `bulk`, a run of bytes
+/// that are not separators and not followed by one (which the steps copy one at a time,
+/// unchanged) is moved in one go: a 20 KB JSON body with a few URLs in it took ~45
+/// instructions per byte before. The tests check both ways give the same result.
+fn normalize_full(input: &[u8], win: bool, bulk: bool) -> Option<Vec<u8>> {
     if input.is_empty() {
         return None;
     }
@@ -52,6 +56,22 @@ fn normalize_full(input: &[u8], win: bool) -> Option<Vec<u8>> {
 
     // `dst` never exceeds `src`, so `buf[dst]` is always in bounds while `src` is.
     while !done && src <= end && dst <= end as isize {
+        if bulk && src < end {
+            let rest = buf.get(src..).unwrap_or_default();
+            let sep = if win {
+                memchr::memchr2(b'/', b'\\', rest)
+            } else {
+                memchr::memchr(b'/', rest)
+            };
+            // Positions src..run end are plain: not a separator, not followed by one, not
+            // the last byte.
+            let run_end = sep.map_or(end, |i| (src + i).saturating_sub(1)).min(end);
+            if run_end > src {
+                buf.copy_within(src..run_end, dst as usize);
+                dst += (run_end - src) as isize;
+                src = run_end;
+            }
+        }
         if win {
             if buf[src] == b'\\' {
                 buf[src] = b'/';
@@ -177,22 +197,43 @@ mod tests {
     fn quick_check_agrees_with_the_full_algorithm() {
         // Without a separator or a dot the full algorithm changes nothing...
         for s in strings(b"a: \0\xff~", 5) {
-            assert_eq!(normalize_full(&s, false), None, "{s:?}");
+            assert_eq!(normalize_full(&s, false, false), None, "{s:?}");
         }
         for s in strings(b"a: \0\xff~", 5) {
-            assert_eq!(normalize_full(&s, true), None, "{s:?}");
+            assert_eq!(normalize_full(&s, true, false), None, "{s:?}");
         }
         // ...nor without a separator unless the value ends with a dot...
         for s in strings(b"a.b", 7) {
             if s.last() != Some(&b'.') {
-                assert_eq!(normalize_full(&s, false), None, "{s:?}");
-                assert_eq!(normalize_full(&s, true), None, "{s:?}");
+                assert_eq!(normalize_full(&s, false, false), None, "{s:?}");
+                assert_eq!(normalize_full(&s, true, false), None, "{s:?}");
             }
         }
         // ...and otherwise the quick check defers to it.
         for s in strings(b"a/.\\", 5) {
-            assert_eq!(normalize(&s, false), normalize_full(&s, false), "{s:?}");
-            assert_eq!(normalize(&s, true), normalize_full(&s, true), "{s:?}");
+            assert_eq!(
+                normalize(&s, false),
+                normalize_full(&s, false, false),
+                "{s:?}"
+            );
+            assert_eq!(
+                normalize(&s, true),
+                normalize_full(&s, true, false),
+                "{s:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn bulk_copy_agrees_with_the_steps() {
+        for s in strings(b"ab/.\\", 7) {
+            for win in [false, true] {
+                assert_eq!(
+                    normalize_full(&s, win, true),
+                    normalize_full(&s, win, false),
+                    "{s:?} win {win}"
+                );
+            }
         }
     }
 
