@@ -416,10 +416,9 @@ fn scan_chain(rule: &Rule) -> String {
 /// the same condition (in CRS: all files' paranoia-level-2 sections), so their rules form one
 /// group per transformation chain and the values are scanned once for all of them
 /// (measured, callgrind, PL1: −5 % instructions on the GET, −6.5 % on the form and −4 % on
-/// the 20 KB JSON request). Any other section
-/// (after a marker, a chained or conditionless skip) is its own. Grouping is a matter of
-/// cost only: a group is sound across any sections of one phase, whose values no action
-/// changes.
+/// the 20 KB JSON request). Any other section (after a marker, a chained or conditionless
+/// skip) is its own. Grouping is a matter of cost only: a group is sound across any sections
+/// of one phase, whose values no action changes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Section {
     /// A section of its own (numbered).

@@ -198,8 +198,8 @@ impl RuleOperator {
     /// reusing the last compilation when the text is the same; `None` if it does not
     /// compile.
     pub fn compile_dynamic(&self, param: &str) -> Option<Arc<dyn Operator>> {
-        // A poisoned lock only means another thread panicked mid-update: the cache is
-        // then recompiled, never trusted.
+        // A poisoned lock (a panic elsewhere while it was held) cannot hold a half-written
+        // entry: an entry is replaced in one assignment, after compiling.
         let mut last = self.last_dynamic.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((p, op)) = last.as_ref() {
             if p == param {

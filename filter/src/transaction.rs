@@ -1411,7 +1411,7 @@ impl Transaction {
         (plain && t.var.is_stored()).then_some((t.var, key.as_str()))
     }
 
-    /// Collects the values of a rule's targets, minus exclusions.
+    /// Emits the values of a rule's targets, minus exclusions, to `sink`.
     fn collect<'a>(&'a self, r: &'a Rule, starter: &'a Rule, sink: &mut impl FnMut(Val<'a>)) {
         if r.exclusions.is_empty() && self.removed_targets.is_empty() {
             for t in &r.targets {
