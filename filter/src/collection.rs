@@ -45,6 +45,11 @@ impl Collection {
             .map(|(k, v)| (k.as_ref(), v.as_slice()))
     }
 
+    /// The value of member `key`, to change in place.
+    pub(crate) fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
+        self.map.get_mut(key)
+    }
+
     /// Sets member `key` (lower-case) to `value`: in place when it exists, else under the
     /// name `new_key` gives (called only then, so a shared name is not cloned for nothing).
     pub(crate) fn set(&mut self, key: &str, value: &[u8], new_key: impl FnOnce() -> Arc<str>) {

@@ -91,15 +91,20 @@ impl Template {
 
     /// Expands with `resolve` appending the value of each reference to the output
     /// (missing → nothing appended).
-    pub fn expand(&self, mut resolve: impl FnMut(&MacroRef, &mut Vec<u8>)) -> Vec<u8> {
+    pub fn expand(&self, resolve: impl FnMut(&MacroRef, &mut Vec<u8>)) -> Vec<u8> {
         let mut out = Vec::new();
+        self.expand_into(&mut out, resolve);
+        out
+    }
+
+    /// [`Template::expand`], appending to `out` (a reused buffer).
+    pub fn expand_into(&self, out: &mut Vec<u8>, mut resolve: impl FnMut(&MacroRef, &mut Vec<u8>)) {
         for p in &self.parts {
             match p {
                 Part::Lit(s) => out.extend_from_slice(s.as_bytes()),
-                Part::Ref(r) => resolve(r, &mut out),
+                Part::Ref(r) => resolve(r, out),
             }
         }
-        out
     }
 }
 

@@ -385,6 +385,8 @@ pub struct Transaction {
     /// Buffers reused by every rule evaluation, taken out while in use (`None` then);
     /// boxed, so that taking and putting back moves one pointer.
     work: Option<Box<Work>>,
+    /// Reused buffer for expanded `setvar` values.
+    expand_buf: Vec<u8>,
     stats: Stats,
     prefilter: PrefilterState,
 }
@@ -538,6 +540,7 @@ impl Transaction {
                 },
                 scratch: Scratch::default(),
             })),
+            expand_buf: Vec::new(),
             stats: Stats::default(),
             prefilter: PrefilterState {
                 done: vec![false; rules.prefilter.groups.len()],
@@ -1900,11 +1903,18 @@ impl Transaction {
                         Some(k) => Cow::Borrowed(k),
                         None => Cow::Owned(lower(&self.expand(&sv.key, Some(r)))),
                     };
-                    let value: Cow<'_, [u8]> = match &sv.value_lit {
-                        Some(v) => Cow::Borrowed(v),
-                        None => Cow::Owned(self.expand(&sv.value, Some(r))),
+                    // An expanded value goes to a buffer kept across setvars.
+                    let mut buf = std::mem::take(&mut self.expand_buf);
+                    let value: &[u8] = match &sv.value_lit {
+                        Some(v) => v,
+                        None => {
+                            buf.clear();
+                            sv.value
+                                .expand_into(&mut buf, |m, out| self.resolve_into(m, Some(r), out));
+                            &buf
+                        }
                     };
-                    // The rule's own name is shared; an expanded one is moved in.
+                    // The rule's own name is shared; an expanded one is copied.
                     let new_key = || -> Arc<str> {
                         match (&sv.key_lit, &key) {
                             (Some(k), _) => k.clone(),
@@ -1913,15 +1923,25 @@ impl Transaction {
                     };
                     let coll = self.coll_mut(&sv.collection);
                     match sv.op {
-                        SetOp::Set => coll.set(&key, &value, new_key),
+                        SetOp::Set => coll.set(&key, value, new_key),
                         SetOp::Delete => coll.remove(&key),
                         SetOp::Add | SetOp::Sub => {
-                            let d = to_int(&value);
-                            let cur = coll.get(&key).map_or(0, to_int);
-                            let n = add_sub(sv.op, cur, d);
-                            coll.set(&key, itoa::Buffer::new().format(n).as_bytes(), new_key);
+                            let d = to_int(value);
+                            let mut digits = itoa::Buffer::new();
+                            match coll.get_mut(&key) {
+                                Some(cur) => {
+                                    let n = add_sub(sv.op, to_int(cur), d);
+                                    cur.clear();
+                                    cur.extend_from_slice(digits.format(n).as_bytes());
+                                }
+                                None => {
+                                    let n = add_sub(sv.op, 0, d);
+                                    coll.set(&key, digits.format(n).as_bytes(), new_key);
+                                }
+                            }
                         }
                     }
+                    self.expand_buf = buf;
                 }
                 RunAction::SetEnv(k, v) => {
                     let key = lower(&self.expand(k, Some(r)));
