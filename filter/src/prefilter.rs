@@ -433,25 +433,12 @@ impl Section {
         match (&rule.op, &rule.chained) {
             (Some(op), None) => {
                 let mut sig = String::new();
-                for t in &rule.targets {
-                    sig.push_str(if t.count { "&" } else { "" });
-                    sig.push_str(t.var.name());
-                    sig.push(':');
-                    sig.push_str(&t.selector.text());
+                for t in rule.targets.iter().chain(&rule.exclusions) {
+                    t.write_text(&mut sig);
                     sig.push('|');
                 }
-                for t in &rule.exclusions {
-                    sig.push('!');
-                    sig.push_str(t.var.name());
-                    sig.push(':');
-                    sig.push_str(&t.selector.text());
-                    sig.push('|');
-                }
-                sig.push_str(if op.negated { " !@" } else { " @" });
-                sig.push_str(&op.name);
-                sig.push(' ');
-                sig.push_str(&op.param);
-                sig.push_str(&format!(" t{}", rule.tchain));
+                let not = if op.negated { "!" } else { "" };
+                sig.push_str(&format!(" {not}@{} {} t{}", op.name, op.param, rule.tchain));
                 Section::Guard(sig)
             }
             _ => {

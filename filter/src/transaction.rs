@@ -129,8 +129,8 @@ enum Name<'a> {
     Stored(&'static str, &'a str),
     /// A name built already (`MATCHED_VARS` members).
     Full(&'a str),
-    /// A count (`&ARGS`, `&TX:foo`).
-    Count(&'static str, &'a Selector),
+    /// A count (`&ARGS`, `&TX:foo`): the counted target.
+    Count(&'a Target),
 }
 
 impl Name<'_> {
@@ -141,7 +141,7 @@ impl Name<'_> {
             Name::Keyed(_, k) => k,
             Name::Stored(_, k) => k.as_bytes(),
             Name::Full(n) => n.split_once(':').map_or(&b""[..], |(_, k)| k.as_bytes()),
-            Name::Count(..) => b"",
+            Name::Count(_) => b"",
         }
     }
 
@@ -160,16 +160,7 @@ impl Name<'_> {
                 out.push_str(k);
             }
             Name::Full(n) => out.push_str(n),
-            Name::Count(n, Selector::All) => {
-                out.push('&');
-                out.push_str(n);
-            }
-            Name::Count(n, sel) => {
-                out.push('&');
-                out.push_str(n);
-                out.push(':');
-                sel.write_text(out);
-            }
+            Name::Count(t) => t.write_text(out),
         }
     }
 }
@@ -1468,7 +1459,7 @@ impl Transaction {
             let mut n = 0;
             self.members(t, rule, &mut |_| n += 1);
             sink(Val {
-                name: Name::Count(t.var.name(), &t.selector),
+                name: Name::Count(t),
                 value: count_text(n),
                 slot: 0,
             });

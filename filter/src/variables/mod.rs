@@ -538,6 +538,23 @@ pub struct Target {
     pub exclude: bool,
 }
 
+impl Target {
+    /// Appends the target as written in a rule (`ARGS`, `!ARGS:foo`, `&TX:x`, `ARGS:/^id_/`).
+    pub fn write_text(&self, out: &mut String) {
+        if self.exclude {
+            out.push('!');
+        }
+        if self.count {
+            out.push('&');
+        }
+        out.push_str(self.var.name());
+        if !matches!(self.selector, Selector::All) {
+            out.push(':');
+            self.selector.write_text(out);
+        }
+    }
+}
+
 /// Parses a rule's variable list (`ARGS|!ARGS:foo|&TX:x|XML:/*`).
 pub fn parse_targets(text: &str) -> Result<Vec<Target>, String> {
     let mut out = Vec::new();
@@ -670,6 +687,16 @@ mod tests {
             e.contains("VARIABLE_WEBSERVER_ERROR_LOG is not supported"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn targets_are_written_back_as_in_the_rule() {
+        for t in ["ARGS", "!ARGS:foo", "&TX:x", "&ARGS", "ARGS:/^id_/", "XML:/*"] {
+            let parsed = parse_targets(t).unwrap();
+            let mut out = String::new();
+            parsed[0].write_text(&mut out);
+            assert_eq!(out, t);
+        }
     }
 
     #[test]

@@ -317,8 +317,9 @@ fn random_inputs_never_panic() {
 /// The shortcuts in `mod.rs` never hide a detection: each input they answer is checked
 /// against the crate itself. SQLi: every word of the crate's keyword table that is a plain
 /// word (as listed, lower-case, and with a digit or `_1` appended), integers, random plain
-/// words, and random phrases of keywords, ordinary words and numbers; XSS: random strings of the pieces above without `<` or `=`, and the
-/// attacks of `xss_classics` with those two characters taken out.
+/// words, and random phrases of keywords, ordinary words and numbers; XSS: random strings
+/// of the pieces above without `<` or `=`, and the attacks of `xss_classics` with those two
+/// characters taken out.
 #[test]
 fn shortcuts_agree_with_libinjection() {
     let sqli = |w: &[u8]| libinjectionrs::detect_sqli(w).is_injection();
