@@ -691,7 +691,14 @@ mod tests {
 
     #[test]
     fn targets_are_written_back_as_in_the_rule() {
-        for t in ["ARGS", "!ARGS:foo", "&TX:x", "&ARGS", "ARGS:/^id_/", "XML:/*"] {
+        for t in [
+            "ARGS",
+            "!ARGS:foo",
+            "&TX:x",
+            "&ARGS",
+            "ARGS:/^id_/",
+            "XML:/*",
+        ] {
             let parsed = parse_targets(t).unwrap();
             let mut out = String::new();
             parsed[0].write_text(&mut out);
