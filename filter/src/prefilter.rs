@@ -10,7 +10,11 @@
 //! trailing case mapping, see `scan_chain`) form a [`Group`] with one Aho-Corasick automaton
 //! over all their literals. At run time, when the first rule of a group is reached, one pass
 //! of the automaton over each value of the group's targets, transformed, marks the rules that
-//! read that variable and may match; the others are skipped as non-matches.
+//! read that variable and may match; the others are skipped as non-matches. The scan also
+//! records in which values (by slot) each rule's literals were found, and a marked rule's
+//! operator then runs on those values only (plus values without a slot): on the 20 KB JSON
+//! request, a literal in one of ~350 values no longer sends all of them through the rule
+//! (measured, callgrind, PL1: −3.7 % instructions on the JSON request, −4 % on the form).
 //!
 //! Why this is sound (no attack let through by the shortcut):
 //! - A literal set is a necessary condition: [`required_literals_of`] follows the regex's
@@ -27,10 +31,12 @@
 //!   reading `TX`, `MATCHED_VARS`, counts (`&ARGS`) and the like is always evaluated. So are
 //!   negated operators, `multiMatch` rules and operators with macros in their parameter.
 //! - A rule that does not match has no effect in the engine but clearing `MATCHED_VARS`,
-//!   which the caller still does for a skipped rule.
+//!   which the caller still does for a skipped rule; a value that does not match has none.
+//!   A value's slot names the same member and the same transformed bytes for the scan and
+//!   for the rule (the chain is the rule's, up to a trailing case mapping).
 //!
-//! Cargo feature `prefilter-check` evaluates every skipped rule anyway and panics if one
-//! matches; `make conformance` runs the engine suites (CRS and ModSecurity's) that way.
+//! Cargo feature `prefilter-check` evaluates every skipped rule and value anyway and panics
+//! if one matches; `make conformance` runs the engine suites (CRS and ModSecurity's) that way.
 //!
 //! What pays (measured with callgrind on CRS 4.28): groups of one rule cost about what the
 //! rule itself does, so they are dissolved; literal sets over `MAX_REQUIRED` are dropped

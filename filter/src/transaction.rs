@@ -311,6 +311,12 @@ struct PrefilterState {
     done: Vec<bool>,
     /// Bit per rule index: may match (set when a group's scan found one of its literals).
     cand: Vec<u64>,
+    /// Sorted `rule index << 32 | slot` of every value (with a slot) in which a group's
+    /// scan found one of the rule's literals: a candidate rule is only evaluated on those
+    /// values (and on values without a slot, which cannot be told apart).
+    hits: Vec<u64>,
+    /// Rule index + 1 of the chain starter being evaluated with per-value candidates.
+    current: usize,
 }
 
 /// Per-request state and phase driver.
@@ -536,6 +542,8 @@ impl Transaction {
             prefilter: PrefilterState {
                 done: vec![false; rules.prefilter.groups.len()],
                 cand: vec![0; rules.rules.len().div_ceil(64)],
+                hits: Vec::new(),
+                current: 0,
             },
             rules,
         }
@@ -993,9 +1001,12 @@ impl Transaction {
                     self.skip_rule(rule);
                     continue;
                 }
+                self.prefilter.current = idx + 1;
             }
             self.stats.rules += 1;
-            if !self.eval_chain(rule) {
+            let matched = self.eval_chain(rule);
+            self.prefilter.current = 0;
+            if !matched {
                 continue;
             }
             // Flow actions apply whatever the engine mode.
@@ -1104,7 +1115,8 @@ impl Transaction {
     }
 
     /// Marks the rules of group `g` to which one of the group's values (its targets without
-    /// exclusions, transformed by its chain) gives a literal.
+    /// exclusions, transformed by its chain) gives a literal, and records which values did
+    /// (see [`PrefilterState::hits`]).
     fn scan_group(&mut self, g: usize) {
         let rules = self.rules.clone();
         let Some(group) = rules.prefilter.groups.get(g) else {
@@ -1116,35 +1128,48 @@ impl Transaction {
         let mut work = self.work.take().unwrap_or_default();
         let cache = &mut work.cache;
         let mut cand = std::mem::take(&mut self.prefilter.cand);
-        let mut left = group.rules.len();
+        let mut hits = std::mem::take(&mut self.prefilter.hits);
+        let before = hits.len();
         for t in &group.targets {
-            if left == 0 {
-                break;
-            }
             self.values(t, rep, &mut |val| {
-                if left == 0 {
-                    return;
-                }
                 let v = cache.value(rep, &val.value, val.slot);
                 group.scan(t.var, v, |i| {
                     if let Some(&idx) = group.rules.get(i) {
                         if let Some(w) = cand.get_mut(idx / 64) {
-                            let bit = 1u64 << (idx % 64);
-                            if *w & bit == 0 {
-                                *w |= bit;
-                                left -= 1;
-                            }
+                            *w |= 1u64 << (idx % 64);
+                        }
+                        let hit = (idx as u64) << 32 | u64::from(val.slot);
+                        if val.slot != 0 && hits.last() != Some(&hit) {
+                            hits.push(hit);
                         }
                     }
-                    left > 0
+                    true
                 });
             });
         }
+        if hits.len() > before {
+            hits.sort_unstable();
+            hits.dedup();
+        }
         self.work = Some(work);
         self.prefilter.cand = cand;
+        self.prefilter.hits = hits;
         if let Some(d) = self.prefilter.done.get_mut(g) {
             *d = true;
         }
+    }
+
+    /// Whether the prefilter rules out value `slot` for the chain starter being evaluated:
+    /// its group's scan found none of the rule's literals in it.
+    fn value_ruled_out(&self, slot: u32) -> bool {
+        let idx = self.prefilter.current;
+        idx != 0
+            && slot != 0
+            && self
+                .prefilter
+                .hits
+                .binary_search(&(((idx - 1) as u64) << 32 | u64::from(slot)))
+                .is_err()
     }
 
     /// What evaluating a rule that cannot match would have done: clear `MATCHED_VARS`.
@@ -1320,7 +1345,27 @@ impl Transaction {
             }
         } else {
             let mut n = 0u32;
+            let per_value = std::ptr::eq(r, starter) && self.prefilter.current != 0;
             self.collect(r, starter, &mut |val| {
+                if per_value && self.value_ruled_out(val.slot) {
+                    // With feature `prefilter-check` the value is tested anyway and a
+                    // match panics.
+                    #[cfg(feature = "prefilter-check")]
+                    {
+                        let mut o = operators::OpOutput::default();
+                        if compiled.matches(cache.value(r, &val.value, val.slot), &mut o)
+                            != op.negated
+                        {
+                            let mut name = String::new();
+                            val.name.render_into(&mut name);
+                            panic!(
+                                "prefilter: rule {} skipped {name} but it matches (request {})",
+                                r.id, self.id
+                            );
+                        }
+                    }
+                    return;
+                }
                 n += 1;
                 let raw: &[u8] = &val.value;
                 let mut hit: Option<Cow<'_, [u8]>> = None;

@@ -77,6 +77,26 @@ SecRule ARGS "@rx javascript:" "id:3,phase:2,deny,t:none"
 }
 
 #[test]
+fn a_candidate_rule_runs_only_on_the_values_holding_its_literal() {
+    // The literal "<script" is in `b` only: rules 1 and 2 are candidates, but their
+    // operators run on `b` alone (2 calls, not 6); the match and what it logs are unchanged.
+    let rs = rules(
+        r#"SecRuleEngine On
+SecRule ARGS "@rx <script[^>]*>" "id:1,phase:2,pass,log,t:none,t:urlDecodeUni"
+SecRule ARGS "@rx <script" "id:2,phase:2,deny,t:none,t:urlDecodeUni,msg:'%{MATCHED_VAR_NAME}'"
+"#,
+    );
+    let (status, tx) = request(&rs, "/?a=shoes&b=%3Cscript%3E&c=red", "");
+    assert_eq!(status, Some(403));
+    assert_eq!(tx.stats().skipped, 0);
+    assert_eq!(tx.stats().rules, 2);
+    assert_eq!(tx.stats().op_calls, 2, "one operator call per rule, on `b`");
+    let ids: Vec<u64> = tx.matches().iter().map(|m| m.id).collect();
+    assert_eq!(ids, [1, 2]);
+    assert_eq!(tx.matches()[1].msg, "ARGS:b");
+}
+
+#[test]
 fn a_group_never_spans_phases() {
     // Same (empty) transformation chain and no marker in between: the phase-1 rule must not
     // decide for the phase-2 rule, whose POST arguments do not exist yet in phase 1.
