@@ -1159,17 +1159,14 @@ impl Transaction {
         }
     }
 
-    /// Whether the prefilter rules out value `slot` for the chain starter being evaluated:
-    /// its group's scan found none of the rule's literals in it.
-    fn value_ruled_out(&self, slot: u32) -> bool {
-        let idx = self.prefilter.current;
-        idx != 0
-            && slot != 0
-            && self
-                .prefilter
-                .hits
-                .binary_search(&(((idx - 1) as u64) << 32 | u64::from(slot)))
-                .is_err()
+    /// The values (sorted `slot`s in [`PrefilterState::hits`]) in which the prefilter found
+    /// a literal of the chain starter being evaluated, or `None` if it is evaluated on all.
+    fn candidate_values(&self) -> Option<&[u64]> {
+        let idx = self.prefilter.current.checked_sub(1)? as u64;
+        let hits = &self.prefilter.hits;
+        let lo = hits.partition_point(|&h| h >> 32 < idx);
+        let hi = lo + hits.get(lo..)?.partition_point(|&h| h >> 32 == idx);
+        hits.get(lo..hi)
     }
 
     /// What evaluating a rule that cannot match would have done: clear `MATCHED_VARS`.
@@ -1345,9 +1342,18 @@ impl Transaction {
             }
         } else {
             let mut n = 0u32;
-            let per_value = std::ptr::eq(r, starter) && self.prefilter.current != 0;
+            // A candidate chain starter runs on the values that hold one of its literals
+            // (and on values without a slot, which the prefilter cannot tell apart).
+            let cands = if std::ptr::eq(r, starter) {
+                self.candidate_values()
+            } else {
+                None
+            };
             self.collect(r, starter, &mut |val| {
-                if per_value && self.value_ruled_out(val.slot) {
+                let ruled_out = |c: &[u64]| {
+                    val.slot != 0 && c.binary_search_by(|h| (*h as u32).cmp(&val.slot)).is_err()
+                };
+                if cands.is_some_and(ruled_out) {
                     // With feature `prefilter-check` the value is tested anyway and a
                     // match panics.
                     #[cfg(feature = "prefilter-check")]
