@@ -299,6 +299,8 @@ pub struct RuleSet {
     pub skip_to: Vec<Option<usize>>,
     /// Which rules may be skipped when none of their literals occurs (see [`Prefilter`]).
     pub prefilter: Prefilter,
+    /// Number of distinct transformation chains: `Rule::tchain` ids run from 1 to this.
+    pub chain_count: u32,
 }
 
 /// Defaults from `SecDefaultAction` for one phase.
@@ -374,6 +376,7 @@ impl RuleSet {
         }
         c.apply_updates()?;
         c.retag_transform_chains();
+        c.set.chain_count = c.chains.len() as u32;
         c.layout();
         if let Some(map) = c.set.settings.unicode_map.clone() {
             // Like libmodsecurity 3, the map applies to every `t:urlDecodeUni`, wherever

@@ -327,3 +327,35 @@ fn configuration_errors_name_file_line_and_problem() {
     .unwrap_err();
     assert_eq!(e.to_string(), "inline:2: Rule id: 1 is duplicated");
 }
+
+#[test]
+fn chains_that_share_steps_each_give_their_own_result() {
+    // The transformation cache shares a step's result between chains whose steps so far
+    // changed the value alike (`utf8toUnicode` and `removeNulls` change nothing here); each
+    // rule must still see exactly its own chain's result. Rule 9 has 11 changing steps,
+    // more than the cache packs, and rule 10 one more that changes nothing.
+    let deep = format!("%{}41", "25".repeat(10));
+    let rs = rules(
+        r#"SecRule REQUEST_HEADERS:X-A "@streq A%41" "id:1,phase:1,pass,log,t:urlDecodeUni"
+SecRule REQUEST_HEADERS:X-A "@streq AA" "id:2,phase:1,pass,log,t:urlDecodeUni,t:urlDecodeUni"
+SecRule REQUEST_HEADERS:X-A "@streq A%41" "id:3,phase:1,pass,log,t:utf8toUnicode,t:urlDecodeUni"
+SecRule REQUEST_HEADERS:X-A "@streq a%41" "id:4,phase:1,pass,log,t:lowercase,t:urlDecodeUni"
+SecRule REQUEST_HEADERS:X-A "@streq a%41" "id:5,phase:1,pass,log,t:urlDecodeUni,t:lowercase"
+SecRule REQUEST_HEADERS:X-A "@streq aA" "id:6,phase:1,pass,log,t:removeNulls,t:urlDecodeUni,t:lowercase,t:urlDecodeUni"
+SecRule REQUEST_HEADERS:X-A "@streq AA" "id:7,phase:1,pass,log,t:urlDecodeUni,t:removeNulls,t:urlDecodeUni"
+SecRule REQUEST_HEADERS:X-A "@streq A%2541" "id:8,phase:1,pass,log,t:removeNulls"
+SecRule REQUEST_HEADERS:X-B "@streq A" "id:9,phase:1,pass,log,t:urlDecodeUni,t:urlDecodeUni,t:urlDecodeUni,t:urlDecodeUni,t:urlDecodeUni,t:urlDecodeUni,t:urlDecodeUni,t:urlDecodeUni,t:urlDecodeUni,t:urlDecodeUni,t:urlDecodeUni"
+SecRule REQUEST_HEADERS:X-B "@streq A" "id:10,phase:1,pass,log,t:urlDecodeUni,t:urlDecodeUni,t:urlDecodeUni,t:urlDecodeUni,t:urlDecodeUni,t:urlDecodeUni,t:urlDecodeUni,t:urlDecodeUni,t:urlDecodeUni,t:urlDecodeUni,t:urlDecodeUni,t:urlDecodeUni"
+SecRule REQUEST_HEADERS:X-B "@streq %41" "id:11,phase:1,pass,log,t:urlDecodeUni,t:urlDecodeUni,t:urlDecodeUni,t:urlDecodeUni,t:urlDecodeUni,t:urlDecodeUni,t:urlDecodeUni,t:urlDecodeUni,t:urlDecodeUni,t:urlDecodeUni"
+"#,
+    );
+    let tx = run(
+        &rs,
+        "GET",
+        "/",
+        &[("X-A", "A%2541"), ("X-B", deep.as_str())],
+        b"",
+    );
+    let ids: Vec<u64> = tx.matches().iter().map(|m| m.id).collect();
+    assert_eq!(ids, (1..=11).collect::<Vec<u64>>());
+}

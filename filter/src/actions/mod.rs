@@ -108,6 +108,9 @@ pub struct Transform {
     pub name: String,
     /// The function.
     pub func: TransformFn,
+    /// Which function (its registry position, [`transformations::lookup_indexed`]): two
+    /// transforms with equal ids give equal results.
+    pub id: u8,
     /// For `urlDecodeUni`, the `SecUnicodeMapFile` map (set by the rule compiler).
     pub unicode_map: Option<Arc<UnicodeMap>>,
 }
@@ -353,11 +356,12 @@ impl Actions {
                     self.t_none = true;
                     self.transforms.clear();
                 } else {
-                    let func = transformations::lookup(&v)
+                    let (id, func) = transformations::lookup_indexed(&v)
                         .ok_or_else(|| format!("unknown transformation `{v}`"))?;
                     self.transforms.push(Transform {
                         name: v,
                         func,
+                        id,
                         unicode_map: None,
                     });
                 }

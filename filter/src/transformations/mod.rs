@@ -154,10 +154,16 @@ pub fn is_plain(v: &[u8]) -> bool {
 /// The name is matched case-insensitively. Returns `None` for an unknown name; the rule
 /// compiler turns that into a configuration error.
 pub fn lookup(name: &str) -> Option<TransformFn> {
+    lookup_indexed(name).map(|(_, f)| f)
+}
+
+/// [`lookup`], with the transformation's position in the registry: equal positions mean
+/// the same function (the engine's transformation cache shares results by it).
+pub fn lookup_indexed(name: &str) -> Option<(u8, TransformFn)> {
     REGISTRY
         .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|&(_, f)| f)
+        .position(|(n, _)| n.eq_ignore_ascii_case(name))
+        .and_then(|i| Some((u8::try_from(i).ok()?, REGISTRY.get(i)?.1)))
 }
 
 /// The SecLang names [`lookup`] knows, in registry order (aliases included).
