@@ -1,4 +1,4 @@
-//! Loads CRS from `CRS_DIR` and reports the rule count and load time.
+//! Loads CRS from `CRS_DIR` and reports the rule count, load time and prefilter size.
 use std::time::Instant;
 use wafer::{FileSet, RuleSet};
 
@@ -25,7 +25,14 @@ fn main() {
     text.push_str("Include crs/crs-setup.conf\nInclude crs/rules/*.conf\n");
     let t = Instant::now();
     match RuleSet::compile("main", &text, &fs) {
-        Ok(rs) => println!("{} rules in {:?}", rs.rules.len(), t.elapsed()),
+        Ok(rs) => println!(
+            "{} rules in {:?}; prefilter: {} groups, {} clusters, {} bytes of automata",
+            rs.rules.len(),
+            t.elapsed(),
+            rs.prefilter.groups.len(),
+            rs.prefilter.clusters.len(),
+            rs.prefilter.memory_usage()
+        ),
         Err(e) => println!("error: {e}"),
     }
 }

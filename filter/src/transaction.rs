@@ -1218,36 +1218,81 @@ impl Transaction {
 
     /// Marks the rules of group `g` to which one of the group's values (its targets without
     /// exclusions, transformed by its chain) gives a literal, and records which values did
-    /// (see [`PrefilterState::hits`]).
+    /// (see [`PrefilterState::hits`]). A group in a cluster is scanned with the rest of its
+    /// cluster: values that a group's chain leaves unchanged are gathered and scanned once
+    /// with the cluster's automaton for all the groups that share them.
     fn scan_group(&mut self, g: usize) {
         let rules = self.rules.clone();
-        let Some(group) = rules.prefilter.groups.get(g) else {
+        let pf = &rules.prefilter;
+        let Some(group) = pf.groups.get(g) else {
             return;
         };
-        let Some(rep) = rules.rules.get(group.rep) else {
-            return;
+        let cluster = group.cluster.and_then(|(c, _)| pf.clusters.get(c));
+        let members: &[usize] = match cluster {
+            Some(c) => &c.groups,
+            None => std::slice::from_ref(&g),
         };
         let mut work = self.work.take().unwrap_or_default();
         let cache = &mut work.cache;
         let mut cand = std::mem::take(&mut self.prefilter.cand);
         let mut hits = std::mem::take(&mut self.prefilter.hits);
         let before = hits.len();
-        for t in &group.targets {
-            self.values(t, rep, &mut |val| {
-                let v = cache.value(rep, &val.value, val.slot);
-                group.scan(t.var, v, |i| {
-                    if let Some(&idx) = group.rules.get(i) {
-                        if let Some(w) = cand.get_mut(idx / 64) {
-                            *w |= 1u64 << (idx % 64);
-                        }
-                        let hit = (idx as u64) << 32 | u64::from(val.slot);
-                        if val.slot != 0 && hits.last() != Some(&hit) {
-                            hits.push(hit);
+        let mut mark = |idx: usize, slot: u32| {
+            if let Some(w) = cand.get_mut(idx / 64) {
+                *w |= 1u64 << (idx % 64);
+            }
+            let hit = (idx as u64) << 32 | u64::from(slot);
+            if slot != 0 && hits.last() != Some(&hit) {
+                hits.push(hit);
+            }
+        };
+        // Raw values left for the cluster's scan: (value, slot, variable, groups' bits),
+        // one entry per (slot, variable).
+        let mut shared: Vec<(&[u8], u32, Var, u64)> = Vec::new();
+        let mut shared_at: FxHashMap<(u32, Var), usize> = FxHashMap::default();
+        for (pos, &gi) in members.iter().enumerate() {
+            let (Some(group), Some(done)) = (pf.groups.get(gi), self.prefilter.done.get(gi)) else {
+                continue;
+            };
+            let Some(rep) = rules.rules.get(group.rep).filter(|_| !*done) else {
+                continue;
+            };
+            for t in &group.targets {
+                self.values(t, rep, &mut |val| {
+                    let v = cache.value(rep, &val.value, val.slot);
+                    if let (Some(_), Cow::Borrowed(raw)) = (cluster, &val.value) {
+                        if val.slot != 0 && std::ptr::eq(v, *raw) {
+                            let at = *shared_at.entry((val.slot, t.var)).or_insert_with(|| {
+                                shared.push((raw, val.slot, t.var, 0));
+                                shared.len() - 1
+                            });
+                            if let Some(e) = shared.get_mut(at) {
+                                e.3 |= 1u64 << pos;
+                            }
+                            return;
                         }
                     }
-                    true
+                    group.scan(t.var, v, |i| {
+                        if let Some(&idx) = group.rules.get(i) {
+                            mark(idx, val.slot);
+                        }
+                        true
+                    });
                 });
-            });
+            }
+        }
+        if let Some(c) = cluster {
+            for &(raw, slot, var, mask) in &shared {
+                c.scan(&pf.groups, var, raw, mask, |pos, i| {
+                    let idx = c
+                        .groups
+                        .get(pos)
+                        .and_then(|&gi| pf.groups.get(gi)?.rules.get(i));
+                    if let Some(&idx) = idx {
+                        mark(idx, slot);
+                    }
+                });
+            }
         }
         if hits.len() > before {
             hits.sort_unstable();
@@ -1256,8 +1301,10 @@ impl Transaction {
         self.work = Some(work);
         self.prefilter.cand = cand;
         self.prefilter.hits = hits;
-        if let Some(d) = self.prefilter.done.get_mut(g) {
-            *d = true;
+        for &gi in members {
+            if let Some(d) = self.prefilter.done.get_mut(gi) {
+                *d = true;
+            }
         }
     }
 

@@ -97,6 +97,40 @@ SecRule ARGS "@rx <script" "id:2,phase:2,deny,t:none,t:urlDecodeUni,msg:'%{MATCH
 }
 
 #[test]
+fn groups_of_a_section_share_the_scan_of_unchanged_values() {
+    // Two groups of one section (chains `none` and `urlDecodeUni`) form a cluster: a value
+    // that `urlDecodeUni` leaves alone is scanned once for both, and each literal found
+    // marks only the rules of the groups that scanned it that way.
+    let rs = rules(
+        r#"SecRuleEngine On
+SecRule ARGS "@rx <script" "id:1,phase:2,deny,t:none"
+SecRule ARGS "@rx javascript:" "id:2,phase:2,pass,log,t:none"
+SecRule ARGS "@rx onerror=" "id:3,phase:2,pass,log,t:urlDecodeUni"
+SecRule ARGS "@rx alert\(" "id:4,phase:2,pass,log,t:urlDecodeUni"
+"#,
+    );
+    let (status, tx) = request(&rs, "/?q=shoes&page=2", "");
+    assert_eq!(status, None);
+    assert_eq!(tx.stats().skipped, 4);
+    // Unchanged by `urlDecodeUni`: one shared scan marks rules 3 and 4 only.
+    let (status, tx) = request(&rs, "/?q=onerror=alert(1)", "");
+    assert_eq!(status, None);
+    assert_eq!(tx.stats().skipped, 2);
+    let ids: Vec<u64> = tx.matches().iter().map(|m| m.id).collect();
+    assert_eq!(ids, [3, 4]);
+    // Changed by `urlDecodeUni` (`%3D` is `=`): the decoded value is scanned for the
+    // second group; the raw one, for the first, holds none of its literals.
+    let (status, tx) = request(&rs, "/?q=x%2520onerror%253D", "");
+    assert_eq!(status, None);
+    let ids: Vec<u64> = tx.matches().iter().map(|m| m.id).collect();
+    assert_eq!(ids, [3]);
+    assert_eq!(tx.stats().skipped, 3);
+    let (status, tx) = request(&rs, "/?q=%3Cscript%3Ealert(1)", "");
+    assert_eq!(status, Some(403));
+    assert_eq!(tx.matches().last().map(|m| m.id), Some(1));
+}
+
+#[test]
 fn a_group_never_spans_phases() {
     // Same (empty) transformation chain and no marker in between: the phase-1 rule must not
     // decide for the phase-2 rule, whose POST arguments do not exist yet in phase 1.
