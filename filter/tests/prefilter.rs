@@ -131,6 +131,34 @@ SecRule ARGS "@rx alert\(" "id:4,phase:2,pass,log,t:urlDecodeUni"
 }
 
 #[test]
+fn a_lone_rule_is_prefiltered_only_beside_other_groups() {
+    // Alone in its section, a rule is always evaluated (its own regex does what a scan
+    // would); next to another group of its section, it joins their cluster and is skipped
+    // on values without its literal.
+    let alone = rules(
+        r#"SecRuleEngine On
+SecRule ARGS "@rx onerror=" "id:3,phase:2,deny,t:urlDecodeUni"
+"#,
+    );
+    let (status, tx) = request(&alone, "/?q=shoes", "");
+    assert_eq!(status, None);
+    assert_eq!((tx.stats().skipped, tx.stats().rules), (0, 1));
+    let beside = rules(
+        r#"SecRuleEngine On
+SecRule ARGS "@rx <script" "id:1,phase:2,deny,t:none"
+SecRule ARGS "@rx javascript:" "id:2,phase:2,deny,t:none"
+SecRule ARGS "@rx onerror=" "id:3,phase:2,deny,t:urlDecodeUni"
+"#,
+    );
+    let (status, tx) = request(&beside, "/?q=shoes", "");
+    assert_eq!(status, None);
+    assert_eq!((tx.stats().skipped, tx.stats().rules), (3, 0));
+    let (status, tx) = request(&beside, "/?q=x%2520onerror%253D1", "");
+    assert_eq!(status, Some(403));
+    assert_eq!(tx.matches().last().map(|m| m.id), Some(3));
+}
+
+#[test]
 fn a_group_never_spans_phases() {
     // Same (empty) transformation chain and no marker in between: the phase-1 rule must not
     // decide for the phase-2 rule, whose POST arguments do not exist yet in phase 1.
