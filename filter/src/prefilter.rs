@@ -73,9 +73,13 @@ const MAX_CLASS: usize = 8;
 /// group's values costs about what running its one rule's regexes on them does, so a lone
 /// rule gains nothing from it. In a [`Cluster`] a one-rule group costs little (its literals
 /// join a scan done anyway wherever its chain leaves the value unchanged) and its rule then
-/// runs only on the values holding a literal (measured, callgrind, PL1: GET −1 %, form −5 %,
-/// JSON −5 %; +0.9 MB of automata).
+/// runs only on the values holding a literal, if it has at most [`MAX_LONE`] literals.
+/// Measured (callgrind, PL1): GET −1.5 %, form −5.7 %, JSON −4.7 %; +0.4 MB of automata and
+/// +0.75 MiB of wasm linear memory after configure. Without the cap on literals, a little
+/// more gain (JSON −5.1 %) cost +2.9 MiB of linear memory (building the bigger unions).
 const MIN_GROUP: usize = 2;
+/// Most literals a one-rule group in a cluster may have (see [`MIN_GROUP`]).
+const MAX_LONE: usize = 64;
 /// Most literals a required set may hold (larger sets give no requirement). Bigger sets
 /// cost more automaton memory than they save: CRS's `@pmFromFile` lists alone took 0.9 MB
 /// of automaton and ~5 MiB of wasm heap while being built.
@@ -789,7 +793,9 @@ impl Prefilter {
             *per_section.entry(key.clone()).or_default() += 1;
         }
         let kept = |m: &Vec<(usize, Set)>, key: &(usize, Section)| {
-            m.len() >= MIN_GROUP || per_section.get(key).is_some_and(|&n| n >= 2)
+            m.len() >= MIN_GROUP
+                || per_section.get(key).is_some_and(|&n| n >= 2)
+                    && m.iter().map(|(_, l)| l.len()).sum::<usize>() <= MAX_LONE
         };
         for (m, key) in members
             .into_iter()
