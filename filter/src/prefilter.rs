@@ -44,12 +44,12 @@
 //! if one matches; `make conformance` runs the engine suites (CRS and ModSecurity's) that way.
 //!
 //! What pays (measured with callgrind on CRS 4.28): a group of one rule alone in its section
-//! costs about what the rule itself does, so it is dissolved (see `MIN_GROUP`); literal sets over `MAX_REQUIRED` are dropped
-//! (their automata cost more memory than they save time), and so are sets with a lone letter
-//! or digit (CRS 932230's `7`, `a`, `b`…): nearly every value contains one, so the rule runs
-//! anyway after the scan reported a match at most bytes (−7 % instructions on the 20 KB
-//! JSON request, −2 % on the form; other single bytes, such as `-` or `/`, and two-letter
-//! literals are selective enough to keep).
+//! costs about what the rule itself does, so it is dissolved (see `MIN_GROUP`); literal sets
+//! over `MAX_REQUIRED` are dropped (their automata cost more memory than they save time), and
+//! so are sets with a lone letter or digit (CRS 932230's `7`, `a`, `b`…): nearly every value
+//! contains one, so the rule runs anyway after the scan reported a match at most bytes (−7 %
+//! instructions on the 20 KB JSON request, −2 % on the form; other single bytes, such as `-` or
+//! `/`, and two-letter literals are selective enough to keep).
 //!
 //! The idea is RE2's `FilteredRE2` and Hyperscan's literal factors. The `regex` crate's own
 //! prefilter works per regex and per call; no maintained crate derives required literals for
@@ -95,9 +95,6 @@ const DFA_MAX_BYTES: usize = 1000;
 
 /// A set of byte strings, lower-cased, without duplicates.
 type Set = Vec<Vec<u8>>;
-
-/// A group's literals and, per literal, the positions of the members that need it.
-type Literals = (Set, Vec<Vec<u32>>);
 
 /// What one node of a regex's syntax tree tells about its matches.
 #[derive(Debug, Default)]
@@ -578,15 +575,16 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    /// Calls `mark(g, i)` for every member `i` of group `groups[g]` that reads `var` and
-    /// needs a literal found in `value`, for the groups whose bit is set in `mask`.
+    /// Calls `mark(rule)` for every member (rule index) of the groups whose bit (position
+    /// in [`Cluster::groups`]) is set in `mask` that reads `var` and needs a literal found
+    /// in `value`.
     pub fn scan(
         &self,
         groups: &[Group],
         var: Var,
         value: &[u8],
         mask: u64,
-        mut mark: impl FnMut(usize, usize),
+        mut mark: impl FnMut(usize),
     ) {
         if value.len() < self.min_len {
             return;
@@ -597,11 +595,8 @@ impl Cluster {
                 if mask >> g & 1 == 0 {
                     continue;
                 }
-                let Some(group) = self.groups.get(g as usize).and_then(|&id| groups.get(id)) else {
-                    continue;
-                };
-                if group.vars.get(i as usize).is_some_and(|v| v & bit != 0) {
-                    mark(g as usize, i as usize);
+                if let Some(group) = self.groups.get(g as usize).and_then(|&id| groups.get(id)) {
+                    group.credit(i as usize, bit, &mut mark);
                 }
             }
         }
@@ -630,22 +625,28 @@ fn var_bit(var: Var) -> u128 {
 }
 
 impl Group {
-    /// Calls `mark(i)` for every member (position `i` in [`Group::rules`]) that reads `var`
-    /// and needs a literal found in `value`, until `mark` returns `false` (nothing left).
-    pub fn scan(&self, var: Var, value: &[u8], mut mark: impl FnMut(usize) -> bool) -> bool {
+    /// Calls `mark(rule)` for every member (rule index) that reads `var` and needs a literal
+    /// found in `value`.
+    pub fn scan(&self, var: Var, value: &[u8], mut mark: impl FnMut(usize)) {
         if value.len() < self.min_len {
-            return true;
+            return;
         }
         let bit = var_bit(var);
         for m in self.ac.find_overlapping_iter(value) {
             for &i in self.users.get(m.pattern().as_usize()).into_iter().flatten() {
-                let i = i as usize;
-                if self.vars.get(i).is_some_and(|v| v & bit != 0) && !mark(i) {
-                    return false;
-                }
+                self.credit(i as usize, bit, &mut mark);
             }
         }
-        true
+    }
+
+    /// Calls `mark(rule)` for member `i` (position in [`Group::rules`]) if it reads the
+    /// variable of `var_bit` (a literal it needs was found in a value of that variable).
+    fn credit(&self, i: usize, var_bit: u128, mark: &mut impl FnMut(usize)) {
+        if self.vars.get(i).is_some_and(|v| v & var_bit != 0) {
+            if let Some(&idx) = self.rules.get(i) {
+                mark(idx);
+            }
+        }
     }
 }
 
@@ -788,9 +789,9 @@ impl Prefilter {
             }
         }
         let mut groups = Vec::new();
-        // Per group: its section, and its literals with their users (for the clusters).
+        // Per group: its section and its literals (for the clusters).
         let mut sections: Vec<(usize, Section)> = Vec::new();
-        let mut literals: Vec<Literals> = Vec::new();
+        let mut literals: Vec<Set> = Vec::new();
         let mut group_keys: Vec<(usize, Section)> = vec![(0, Section::Unique(0)); members.len()];
         for ((phase_no, section, _), g) in keys {
             if let Some(k) = group_keys.get_mut(g) {
@@ -845,11 +846,11 @@ impl Prefilter {
                 vars,
                 ac,
                 min_len: patterns.iter().map(Vec::len).min().unwrap_or(0),
-                users: users.clone(),
+                users,
                 cluster: None,
             });
             sections.push(key);
-            literals.push((patterns, users));
+            literals.push(patterns);
         }
         let clusters = Self::cluster(&mut groups, &sections, &literals);
         Prefilter {
@@ -864,7 +865,7 @@ impl Prefilter {
     fn cluster(
         groups: &mut [Group],
         sections: &[(usize, Section)],
-        literals: &[Literals],
+        literals: &[Set],
     ) -> Vec<Cluster> {
         let mut by_section: Vec<(&(usize, Section), Vec<usize>)> = Vec::new();
         for (g, key) in sections.iter().enumerate() {
@@ -880,10 +881,10 @@ impl Prefilter {
             let mut patterns: Vec<Vec<u8>> = Vec::new();
             let mut users: Vec<Vec<(u8, u32)>> = Vec::new();
             for (pos, &g) in list.iter().enumerate() {
-                let Some((pats, group_users)) = literals.get(g) else {
+                let (Some(pats), Some(group)) = (literals.get(g), groups.get(g)) else {
                     continue;
                 };
-                for (pat, members) in pats.iter().zip(group_users) {
+                for (pat, members) in pats.iter().zip(&group.users) {
                     let id = *ids.entry(pat.as_slice()).or_insert_with(|| {
                         patterns.push(pat.clone());
                         users.push(Vec::new());

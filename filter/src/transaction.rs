@@ -1272,26 +1272,13 @@ impl Transaction {
                             return;
                         }
                     }
-                    group.scan(t.var, v, |i| {
-                        if let Some(&idx) = group.rules.get(i) {
-                            mark(idx, val.slot);
-                        }
-                        true
-                    });
+                    group.scan(t.var, v, |idx| mark(idx, val.slot));
                 });
             }
         }
         if let Some(c) = cluster {
             for &(raw, slot, var, mask) in &shared {
-                c.scan(&pf.groups, var, raw, mask, |pos, i| {
-                    let idx = c
-                        .groups
-                        .get(pos)
-                        .and_then(|&gi| pf.groups.get(gi)?.rules.get(i));
-                    if let Some(&idx) = idx {
-                        mark(idx, slot);
-                    }
-                });
+                c.scan(&pf.groups, var, raw, mask, |idx| mark(idx, slot));
             }
         }
         if hits.len() > before {
