@@ -102,13 +102,11 @@ fn main() {
     )
     .unwrap_or_default();
     const FORM: &str = "application/x-www-form-urlencoded";
+    // GET_URI replaces the benign GET's URI (e.g. `/` to see the cost without arguments).
+    let get_uri = std::env::var("GET_URI")
+        .unwrap_or_else(|_| "/search?q=shoes&page=2&sort=price&color=red&size=42".into());
     for (name, uri, ctype, body) in [
-        (
-            "GET 5 args",
-            "/search?q=shoes&page=2&sort=price&color=red&size=42",
-            FORM,
-            &b""[..],
-        ),
+        ("GET 5 args", get_uri.as_str(), FORM, &b""[..]),
         ("POST 1KB form", "/submit", FORM, &post[..]),
         ("GET sqli", "/?id=1%27%20or%201=1--", FORM, &b""[..]),
         ("JSON 20KB", "/api/orders", "application/json", &json[..]),

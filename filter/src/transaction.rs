@@ -1450,6 +1450,9 @@ impl Transaction {
             }
             (None, None) => return false,
         };
+        if let Some(matched) = self.eval_single(r, compiled, op.negated) {
+            return matched;
+        }
         let a = &r.actions;
         let mut work = self.work.take().unwrap_or_default();
         let Work {
@@ -1572,6 +1575,75 @@ impl Transaction {
         }
         self.work = Some(work);
         matched_any
+    }
+
+    /// [`Transaction::eval_rule`] for a rule whose only target is one member of a stored
+    /// collection or its count (`TX:detection_paranoia_level`, `&TX:foo`: most of CRS's
+    /// bookkeeping), untransformed, without `capture`, exclusions or `multiMatch`: the
+    /// member is looked up and tested in place, and only a match copies its name and value
+    /// (to `MATCHED_VAR`, `MATCHED_VAR_NAME` and `MATCHED_VARS`, as the general path
+    /// does). `None` when the rule is not of that shape. Measured (callgrind, `rule_shapes`):
+    /// a paranoia-level check costs 323 instructions instead of 432 when it does not match
+    /// and 809 instead of 1,071 when it does; `&TX:x "@eq 0"` 856 instead of 1,278. CRS PL1
+    /// GET −1.7 %.
+    fn eval_single(
+        &mut self,
+        r: &Rule,
+        compiled: &dyn operators::Operator,
+        negated: bool,
+    ) -> Option<bool> {
+        let a = &r.actions;
+        let [t] = r.targets.as_slice() else {
+            return None;
+        };
+        let Selector::Key(_, key) = &t.selector else {
+            return None;
+        };
+        if a.capture
+            || !a.transforms.is_empty()
+            || a.multi_match
+            || !r.exclusions.is_empty()
+            || !self.removed_targets.is_empty()
+            || !t.var.is_stored()
+        {
+            return None;
+        }
+        // The collection through its field, so that `matched_var` can be written while
+        // the member is borrowed.
+        let coll = match t.var {
+            Var::Tx => Some(&self.tx),
+            var => self.colls.get(var.coll_name()),
+        };
+        let member = coll.and_then(|c| c.get_key_value(key));
+        let mut out = OpOutput::default();
+        let (name, value) = (&mut self.matched_var.0, &mut self.matched_var.1);
+        if t.count {
+            let n = count_text(usize::from(member.is_some()));
+            self.stats.op_calls += 1;
+            if compiled.matches(&n, &mut out) == negated {
+                return Some(false);
+            }
+            name.clear();
+            t.write_text(name);
+            value.clear();
+            value.extend_from_slice(&n);
+        } else {
+            let Some((k, v)) = member else {
+                return Some(false);
+            };
+            self.stats.op_calls += 1;
+            if compiled.matches(v, &mut out) == negated {
+                return Some(false);
+            }
+            name.clear();
+            Name::Stored(t.var.name(), k).render_into(name);
+            value.clear();
+            value.extend_from_slice(v);
+        }
+        self.matched_vars
+            .push(&self.matched_var.0, &self.matched_var.1);
+        self.run_actions(r);
+        Some(true)
     }
 
     /// The collection and lower-case key of a rule whose only target is one member of a

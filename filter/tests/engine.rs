@@ -170,6 +170,40 @@ SecRule TX:score "@ge %{tx.limit}" "id:3,phase:2,deny,status:406,msg:'score %{tx
 }
 
 #[test]
+fn rules_on_one_stored_member_or_its_count_report_what_matched() {
+    // One `TX` member or its count, untransformed: the engine's shortcut for CRS's
+    // bookkeeping rules must set MATCHED_VAR(_NAME) and MATCHED_VARS like any rule.
+    let rs = rules(
+        r#"SecAction "id:1,phase:1,pass,nolog,setvar:tx.level=2,setvar:tx.Mixed=x"
+SecRule &TX:missing "@eq 0" "id:2,phase:1,pass,log,msg:'%{MATCHED_VAR_NAME}=%{MATCHED_VAR}'"
+SecRule TX:level "@ge 2" "id:3,phase:1,pass,log,msg:'%{MATCHED_VAR_NAME}=%{MATCHED_VAR}',chain"
+    SecRule MATCHED_VARS "@streq 2" "setvar:tx.chained=%{MATCHED_VAR}"
+SecRule TX:level "!@lt 3" "id:4,phase:1,pass,log,msg:'negated'"
+SecRule TX:absent "!@lt 3" "id:5,phase:1,pass,log,msg:'an absent member is not tested'"
+SecRule &TX:level "@eq 1" "id:6,phase:1,pass,log,msg:'%{MATCHED_VAR_NAME}=%{MATCHED_VAR}'"
+SecRule TX:MIXED "@streq x" "id:7,phase:1,pass,log,msg:'%{MATCHED_VAR_NAME}'"
+"#,
+    );
+    let tx = run(&rs, "GET", "/", &[], b"");
+    let logged: Vec<(u64, &str)> = tx
+        .matches()
+        .iter()
+        .filter(|m| m.log)
+        .map(|m| (m.id, m.msg.as_str()))
+        .collect();
+    assert_eq!(
+        logged,
+        [
+            (2, "&TX:missing=0"),
+            (3, "TX:level=2"),
+            (6, "&TX:level=1"),
+            (7, "TX:mixed"),
+        ]
+    );
+    assert_eq!(tx.tx("chained"), Some(&b"2"[..]));
+}
+
+#[test]
 fn an_operator_with_macros_follows_its_expansion_from_request_to_request() {
     // The compiled `@rx` is reused while the expansion stays the same and rebuilt when it
     // changes: each request must see its own pattern.

@@ -1,0 +1,33 @@
+use std::sync::Arc;
+use wafer::{FileSet, RuleSet, Transaction};
+fn main() {
+    let id = std::env::args().nth(1).unwrap();
+    let dir = "/work/shared/crs/v4.28.0/rules";
+    let mut rule = String::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let t = std::fs::read_to_string(e.path()).unwrap();
+        let Some(p) = t.find(&format!("id:{id},")) else {
+            continue;
+        };
+        let start = t[..p].rfind("SecRule ").unwrap();
+        let end = p + t[p..].find("\n\n").unwrap_or(t.len() - p);
+        rule = t[start..end].to_string();
+    }
+    let text = format!("SecRuleEngine On\nSecRequestBodyAccess On\nSecRule REQUEST_HEADERS:Content-Type \"@rx ^application/json\" \"id:200001,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=JSON\"\n{rule}\n");
+    let rs = Arc::new(RuleSet::compile("main", &text, &FileSet::new()).unwrap());
+    let body = std::fs::read("bench/requests/post-json-20k.body").unwrap();
+    let n: usize = std::env::var("ITER")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
+    for _ in 0..n {
+        let mut tx = Transaction::new(rs.clone(), "x");
+        tx.set_request_line("POST", b"/api/orders", "HTTP/1.1");
+        tx.add_request_header(b"Host", b"example.com");
+        tx.add_request_header(b"Content-Type", b"application/json");
+        tx.process_request_headers();
+        tx.append_request_body(&body);
+        tx.process_request_body();
+        std::hint::black_box(tx.matches().len());
+    }
+}
