@@ -77,6 +77,43 @@ SecRule ARGS "@rx javascript:" "id:3,phase:2,deny,t:none"
 }
 
 #[test]
+fn an_evasion_tolerant_pattern_is_skipped_on_plain_values_without_its_words() {
+    // CRS 932230's shape: optional quotes and backslashes between the letters leave no
+    // literal but single letters; on values of letters, digits, space and `.,-_/:` only,
+    // the word itself is needed. Any other byte makes the rule run.
+    let rs = rules(
+        r#"SecRuleEngine On
+SecRule ARGS "@rx (?i)\bc[\"'\x5c]*u[\"'\x5c]*r[\"'\x5c]*l\b" "id:1,phase:2,deny,t:none"
+SecRule ARGS "@rx (?i)\bw[\"'\x5c]*g[\"'\x5c]*e[\"'\x5c]*t\b" "id:2,phase:2,deny,t:none"
+"#,
+    );
+    let (status, tx) = request(&rs, "/?q=shoes,+size+42&page=2", "");
+    assert_eq!(status, None);
+    assert_eq!(
+        tx.stats().skipped,
+        2,
+        "no plain value holds `curl` or `wget`"
+    );
+    let (status, tx) = request(&rs, "/?q=curly+hair", "");
+    assert_eq!(status, None);
+    assert_eq!(
+        tx.stats().skipped,
+        1,
+        "`curl` is there: rule 1 runs (and finds no word)"
+    );
+    let (status, tx) = request(&rs, "/?q=curl+-o+x", "");
+    assert_eq!(status, Some(403));
+    assert_eq!(tx.matches().last().map(|m| m.id), Some(1));
+    // A quote makes the value not plain: both rules run, the evasion is caught.
+    let (status, tx) = request(&rs, "/?q=w%27g%27et%20x", "");
+    assert_eq!(status, Some(403));
+    assert_eq!(tx.matches().last().map(|m| m.id), Some(2));
+    let (status, tx) = request(&rs, "/?q=it%27s+fine", "");
+    assert_eq!(status, None);
+    assert_eq!(tx.stats().skipped, 0, "a quote marks both rules");
+}
+
+#[test]
 fn a_candidate_rule_runs_only_on_the_values_holding_its_literal() {
     // The literal "<script" is in `b` only: rules 1 and 2 are candidates, but their
     // operators run on `b` alone (2 calls, not 6); the match and what it logs are unchanged.

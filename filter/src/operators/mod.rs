@@ -72,6 +72,13 @@ pub trait Operator: Send + Sync + Debug {
     fn required_literals(&self) -> Option<Vec<Vec<u8>>> {
         None
     }
+
+    /// Like [`Operator::required_literals`], for values made only of common bytes
+    /// ([`crate::prefilter::plain_literals_of`]); an empty set when no such value matches.
+    /// `@rx` has one when it has no useful required set.
+    fn plain_literals(&self) -> Option<Vec<Vec<u8>>> {
+        None
+    }
 }
 
 /// Operators that exist in SecLang but that Wafer does not implement, with the reason.

@@ -381,6 +381,9 @@ pub struct Rx {
     has_groups: bool,
     /// Literals every match contains one of (see [`crate::prefilter`]), from the same parse.
     required: Option<Vec<Vec<u8>>>,
+    /// Literals every match in a plain value contains one of, when `required` is no use
+    /// ([`crate::prefilter::plain_literals_of`]).
+    plain: Option<Vec<Vec<u8>>>,
     /// Rare bytes every match contains one of ([`crate::prefilter::required_bytes_of`]):
     /// a value with none of them is not handed to the regex engine.
     bytes: Option<crate::prefilter::RequiredBytes>,
@@ -391,9 +394,15 @@ impl Rx {
     pub fn new(pattern: &str) -> Result<Self, String> {
         let hir = parse_pattern("rx", pattern)?;
         let re = build_meta_from_hir("rx", pattern, &hir)?;
+        let required = crate::prefilter::required_literals_of(&hir);
+        let plain = match &required {
+            Some(r) if crate::prefilter::useful(r) => None,
+            _ => crate::prefilter::plain_literals_of(&hir),
+        };
         Ok(Self {
             has_groups: re.captures_len() > 1,
-            required: crate::prefilter::required_literals_of(&hir),
+            required,
+            plain,
             bytes: crate::prefilter::required_bytes_of(&hir),
             re,
         })
@@ -419,6 +428,10 @@ impl Operator for Rx {
 
     fn required_literals(&self) -> Option<Vec<Vec<u8>>> {
         self.required.clone()
+    }
+
+    fn plain_literals(&self) -> Option<Vec<Vec<u8>>> {
+        self.plain.clone()
     }
 }
 

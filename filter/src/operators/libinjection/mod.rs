@@ -6,11 +6,11 @@
 //! library (`libinjection`, `libinjection-rs`).
 //!
 //! - SQLi (`@detectSQLi`) is our own port of libinjection's `libinjection_sqli.c`, in
-//!   [`sqli`]: the crate we used before, [`libinjectionrs`] 0.1.1 (BSD-3-Clause, a pure Rust
+//!   `sqli`: the crate we used before, [`libinjectionrs`] 0.1.1 (BSD-3-Clause, a pure Rust
 //!   port of libinjection's 4.0 development line), allocates a `String` per word token and was
 //!   the most expensive operator on benign traffic; ours gives exactly its answers (verdict and
 //!   fingerprint, checked by differential tests in `tests.rs`) about 10 to 13 times faster on
-//!   benign values (4 to 11 times on attacks), without allocating (numbers in [`sqli`]).
+//!   benign values (4 to 11 times on attacks), without allocating (numbers in `sqli`).
 //!   Semantics are mirrored from libinjection and that crate; no code is copied verbatim, and
 //!   the keyword / fingerprint table and character map are the crate's public data
 //!   (`libinjectionrs::sqli::sqli_data`), not copies.
