@@ -270,7 +270,22 @@ pub struct RequiredBytes {
 }
 
 impl RequiredBytes {
-    /// Whether some byte of `v` is one of them (else the regex cannot match `v`).
+    /// The check for `set`.
+    fn of(set: ByteSet) -> RequiredBytes {
+        let members: Vec<u8> = (0..=255u8).filter(|&b| set.contains(b)).collect();
+        let mut few = [0u8; 3];
+        for (f, &m) in few.iter_mut().zip(&members) {
+            *f = m;
+        }
+        RequiredBytes {
+            set,
+            few,
+            n: members.len(),
+        }
+    }
+
+    /// Whether some byte of `v` is one of them (else the regex or phrase list cannot match
+    /// `v`).
     #[inline]
     pub fn any_in(&self, v: &[u8]) -> bool {
         // `memchr` pays off on long values only; short ones take the table.
@@ -299,16 +314,33 @@ pub fn required_bytes_of(hir: &Hir) -> Option<RequiredBytes> {
     if set.commonness() >= 1000 {
         return None;
     }
-    let members: Vec<u8> = (0..=255u8).filter(|&b| set.contains(b)).collect();
-    let mut few = [0u8; 3];
-    for (f, &m) in few.iter_mut().zip(&members) {
-        *f = m;
+    Some(RequiredBytes::of(set))
+}
+
+/// Bytes of which every phrase of a `@pm` list holds one, when they are rare enough in
+/// benign values to be worth a scan before the automaton runs: each phrase gives its
+/// rarest byte, and the list gets a set only if every such byte is outside `COMMON` or one of
+/// `/`, `:`, `_`. CRS's `unix-shell.data` (932160, 709 paths and `$VAR`s) needs `/` or
+/// `$`; `lfi-os-files.data` has phrases made only of letters, dots and dashes, and no set.
+/// 9 of CRS 4.28's `@pm` lists get a set. Measured (callgrind, PL1): form −1.3 %, 20 KB
+/// JSON −2.4 %.
+pub fn phrase_bytes(phrases: &[Vec<u8>]) -> Option<RequiredBytes> {
+    // 0 rare, 1 `/:_`, 2 other common punctuation and space, 3 letters and digits.
+    let rank = |b: u8| match b {
+        _ if !COMMON.contains(b) => 0,
+        b'/' | b':' | b'_' => 1,
+        _ if b.is_ascii_alphanumeric() => 3,
+        _ => 2,
+    };
+    let mut set = ByteSet::EMPTY;
+    for p in phrases {
+        let b = p.iter().copied().min_by_key(|&b| rank(b))?;
+        if rank(b) > 1 {
+            return None;
+        }
+        set.insert(b);
     }
-    Some(RequiredBytes {
-        set,
-        few,
-        n: members.len(),
-    })
+    (set != ByteSet::EMPTY).then(|| RequiredBytes::of(set))
 }
 
 /// Bytes of which every match of `h` contains one (the least common such set found).
@@ -1206,6 +1238,20 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn phrase_lists_with_rare_bytes_skip_values_without_them() {
+        let list = |l: &[&str]| l.iter().map(|p| p.as_bytes().to_vec()).collect::<Vec<_>>();
+        let shell = phrase_bytes(&list(&["bin/bash", "/etc/shadow", "${IFS}", "$HOME"]))
+            .expect("each phrase has `/` or `$`");
+        assert!(!shell.any_in(b"A soft everyday shirt, size M"));
+        assert!(shell.any_in(b"x=$HOME"));
+        assert!(shell.any_in(b"see /etc/shadow"));
+        // A phrase of letters and dots only: no set.
+        assert!(phrase_bytes(&list(&["bin/bash", "boot.ini"])).is_none());
+        assert!(phrase_bytes(&list(&["wget"])).is_none());
+        assert!(phrase_bytes(&[]).is_none());
     }
 
     #[test]

@@ -25,6 +25,9 @@ pub struct Pm {
     /// `None` when there are no phrases: matches nothing (libmodsecurity's empty tree).
     ac: Option<AhoCorasick>,
     phrases: Vec<Vec<u8>>,
+    /// Rare bytes every phrase holds one of ([`crate::prefilter::phrase_bytes`]): a value
+    /// with none of them is not scanned.
+    bytes: Option<crate::prefilter::RequiredBytes>,
 }
 
 /// Parses a `@pm` parameter into its bytes (hex blocks and escapes resolved), or `None`
@@ -94,7 +97,11 @@ impl Pm {
 
     fn build(op: &str, phrases: Vec<Vec<u8>>) -> Result<Self, String> {
         if phrases.is_empty() {
-            return Ok(Self { ac: None, phrases });
+            return Ok(Self {
+                ac: None,
+                phrases,
+                bytes: None,
+            });
         }
         let ac = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
@@ -103,6 +110,7 @@ impl Pm {
             .map_err(|e| format!("@{op}: cannot build the phrase automaton: {e}"))?;
         Ok(Self {
             ac: Some(ac),
+            bytes: crate::prefilter::phrase_bytes(&phrases),
             phrases,
         })
     }
@@ -110,6 +118,9 @@ impl Pm {
 
 impl Operator for Pm {
     fn matches(&self, input: &[u8], out: &mut OpOutput) -> bool {
+        if self.bytes.is_some_and(|b| !b.any_in(input)) {
+            return false;
+        }
         let Some(m) = self.ac.as_ref().and_then(|ac| ac.find(input)) else {
             return false;
         };
