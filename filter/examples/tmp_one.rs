@@ -29,5 +29,8 @@ fn main() {
         tx.append_request_body(&body);
         tx.process_request_body();
         std::hint::black_box(tx.matches().len());
+        if std::env::var("STATS").is_ok() {
+            eprintln!("{:?}", tx.stats());
+        }
     }
 }

@@ -709,6 +709,9 @@ pub struct Cluster {
     /// Per literal (pattern id), the (position in `groups`, position in that group's
     /// `rules`) of the members that need it.
     users: Vec<Vec<(u8, u32)>>,
+    /// Bit per group (position in `groups`) with members whose literals hold for plain
+    /// values only.
+    plain_mask: u64,
 }
 
 impl Cluster {
@@ -724,10 +727,13 @@ impl Cluster {
         mut mark: impl FnMut(usize),
     ) {
         let bit = var_bit(var);
-        for (g, &id) in self.groups.iter().enumerate() {
-            if mask >> g & 1 == 1 {
-                if let Some(group) = groups.get(id) {
-                    group.credit_uncommon(bit, value, &mut mark);
+        let mut plain = mask & self.plain_mask;
+        if plain != 0 && has_uncommon(value) {
+            while plain != 0 {
+                let g = plain.trailing_zeros() as usize;
+                plain &= plain - 1;
+                if let Some(group) = self.groups.get(g).and_then(|&id| groups.get(id)) {
+                    group.credit_plain_only(bit, &mut mark);
                 }
             }
         }
@@ -773,7 +779,9 @@ impl Group {
     /// found in `value`.
     pub fn scan(&self, var: Var, value: &[u8], mut mark: impl FnMut(usize)) {
         let bit = var_bit(var);
-        self.credit_uncommon(bit, value, &mut mark);
+        if !self.plain_only.is_empty() && has_uncommon(value) {
+            self.credit_plain_only(bit, &mut mark);
+        }
         if value.len() < self.min_len {
             return;
         }
@@ -784,13 +792,11 @@ impl Group {
         }
     }
 
-    /// Credits the members whose literals hold for plain values only, if `value` is not
-    /// plain.
-    fn credit_uncommon(&self, var_bit: u128, value: &[u8], mark: &mut impl FnMut(usize)) {
-        if !self.plain_only.is_empty() && has_uncommon(value) {
-            for &i in &self.plain_only {
-                self.credit(i as usize, var_bit, mark);
-            }
+    /// Credits the members whose literals hold for plain values only (for a value that is
+    /// not plain).
+    fn credit_plain_only(&self, var_bit: u128, mark: &mut impl FnMut(usize)) {
+        for &i in &self.plain_only {
+            self.credit(i as usize, var_bit, mark);
         }
     }
 
@@ -1059,9 +1065,13 @@ impl Prefilter {
                 continue;
             };
             let id = clusters.len();
+            let mut plain_mask = 0u64;
             for (pos, &g) in list.iter().enumerate() {
                 if let Some(group) = groups.get_mut(g) {
                     group.cluster = Some((id, pos as u8));
+                    if !group.plain_only.is_empty() {
+                        plain_mask |= 1 << pos;
+                    }
                 }
             }
             clusters.push(Cluster {
@@ -1069,6 +1079,7 @@ impl Prefilter {
                 ac,
                 min_len: patterns.iter().map(Vec::len).min().unwrap_or(usize::MAX),
                 users,
+                plain_mask,
             });
         }
         clusters
