@@ -252,6 +252,9 @@ pub struct Rule {
     /// Whether every transformation of the chain leaves plain values unchanged
     /// ([`crate::transformations::keeps_plain`]).
     pub keeps_plain: bool,
+    /// Bit per transformation of the chain (`Transform::id`; all bits if one is beyond 63):
+    /// when each leaves a value unchanged, so does the chain.
+    pub tmask: u64,
     /// Tags as written, for removal by tag.
     pub tag_texts: Vec<String>,
     /// `msg` as written, for removal by msg.
@@ -721,6 +724,7 @@ impl Compiler<'_> {
             // Assigned once all rules are read (`retag_transform_chains`).
             tchain: 0,
             keeps_plain: false,
+            tmask: 0,
             tag_texts,
             msg_text,
             id: if in_chain { 0 } else { a.id.unwrap_or(0) },
@@ -808,6 +812,9 @@ impl Compiler<'_> {
                 let next_id = self.chains.len() as u32 + 1;
                 r.tchain = *self.chains.entry(key.join(",")).or_insert(next_id);
                 r.keeps_plain = key.iter().all(|n| crate::transformations::keeps_plain(n));
+                r.tmask = r.actions.transforms.iter().fold(0, |m, t| {
+                    m | 1u64.checked_shl(u32::from(t.id)).unwrap_or(u64::MAX)
+                });
                 link = r.chained.as_deref_mut();
             }
         }

@@ -329,6 +329,13 @@ impl TransformCache {
         if known != 0 {
             return rec.at(known);
         }
+        // Every step known to leave the raw value unchanged (learnt from other chains).
+        if r.tmask & !rec.noop == 0 {
+            if let Some(c) = rec.chains.get_mut(r.tchain as usize) {
+                *c = 1;
+            }
+            return None;
+        }
         // Walk the chain, reusing and recording each step's result.
         let mut seq = 0u64;
         let mut at = 1u32;
