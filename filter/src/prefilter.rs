@@ -543,9 +543,10 @@ fn concat(subs: &[Hir]) -> Info {
     let mut required: Option<Set> = None;
     let mut run: Set = vec![Vec::new()];
     let mut all_exact = true;
-    let close = |run: &Set, required: &mut Option<Set>| {
+    // A finished run of exact pieces competes for the required set (moved, not copied).
+    let close = |run: Set, required: &mut Option<Set>| {
         if run.iter().all(|s| !s.is_empty()) {
-            *required = pick(required.take(), Some(run.clone()));
+            *required = pick(required.take(), Some(run));
         }
     };
     for sub in subs {
@@ -556,14 +557,24 @@ fn concat(subs: &[Hir]) -> Info {
             continue;
         }
         all_exact = false;
-        close(&run, &mut required);
+        close(std::mem::take(&mut run), &mut required);
         let fresh = info.exact.as_ref().and_then(|e| product(&[Vec::new()], e));
         required = pick(required, best(info));
         run = fresh.unwrap_or_else(|| vec![Vec::new()]);
     }
-    close(&run, &mut required);
+    if all_exact {
+        let nonempty = run.iter().all(|s| !s.is_empty());
+        if nonempty {
+            required = pick(required, Some(run.clone()));
+        }
+        return Info {
+            exact: Some(run),
+            required,
+        };
+    }
+    close(run, &mut required);
     Info {
-        exact: all_exact.then_some(run),
+        exact: None,
         required,
     }
 }
