@@ -15,7 +15,8 @@
 //! cycling through the whole workload. Each request is measured in alternating batches
 //! (wasm, native, wasm, native, …) and the median batch is reported, so both sides see the
 //! same machine load. The native side is `common::run_native` (the engine driven as the
-//! adapter drives it); the wasm side also pays for the adapter (header maps, buffering, log
+//! adapter drives it, with the two headers Envoy adds, `x-forwarded-proto` and
+//! `x-request-id`); the wasm side also pays for the adapter (header maps, buffering, log
 //! lines and audit records of attacks) and for host-test's own bookkeeping (it records every
 //! hook call), so the ratio is an upper bound of the wasm penalty.
 //!
@@ -43,6 +44,19 @@ fn env_usize(name: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+/// `req` with the headers host-test's Envoy personality adds, as Envoy does
+/// (`x-forwarded-proto`, a generated `x-request-id`), so that the native side inspects the
+/// same headers as the filter (two more values for every `REQUEST_HEADERS` rule).
+fn as_envoy_forwards(req: &common::BenchRequest) -> common::BenchRequest {
+    let mut r = req.clone();
+    r.headers.push(("x-forwarded-proto", "http".to_string()));
+    r.headers.push((
+        "x-request-id",
+        "00000000-0000-4000-8000-000000000001".to_string(),
+    ));
+    r
 }
 
 /// The host-test request for a workload request.
@@ -144,6 +158,8 @@ fn bench_pl(plugin: &Plugin, pl: u8, memory_requests: usize) {
     for req in &workload {
         let host_req = to_host(req);
         let out = vm.http(&host_req, &response);
+        let native_req = as_envoy_forwards(req);
+        let req = &native_req;
         let native = common::describe(&rules, req);
         let (wasm_us, native_us) = alternate(
             || {
