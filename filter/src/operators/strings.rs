@@ -194,7 +194,14 @@ impl Within {
 
 impl Operator for Within {
     fn matches(&self, input: &[u8], _out: &mut OpOutput) -> bool {
-        contains(&self.0, input)
+        // The needle is the value, new at every call: `memmem` would build a searcher each
+        // time, which costs more than scanning CRS's short lists (`tx.allowed_methods`,
+        // `tx.restricted_headers_basic`) from each occurrence of the first byte.
+        let Some((&first, rest)) = input.split_first() else {
+            return true;
+        };
+        memchr::memchr_iter(first, &self.0)
+            .any(|i| self.0.get(i + 1..i + 1 + rest.len()) == Some(rest))
     }
 }
 
@@ -206,6 +213,20 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn within_finds_the_value_in_the_list() {
+        let mut out = OpOutput::default();
+        let list = Within::new("/proxy/ /lock-token/ /content-range/");
+        assert!(list.matches(b"/lock-token/", &mut out));
+        assert!(list.matches(b"/content-range/", &mut out));
+        assert!(list.matches(b"proxy", &mut out));
+        assert!(!list.matches(b"/proxy-x/", &mut out));
+        assert!(!list.matches(b"/content-range/ x", &mut out));
+        // An empty value is in every list (as `std::string::find("")` says).
+        assert!(list.matches(b"", &mut out));
+        assert!(!Within::new("").matches(b"a", &mut out));
+    }
 
     #[test]
     fn contains_word_boundaries_are_non_letters() {
