@@ -1218,6 +1218,16 @@ mod tests {
         assert!(plain("[a-z]").is_none_or(|s| s.iter().all(|l| l.len() == 1)));
     }
 
+    /// `p` compiled by the `regex` crate as `@rx` reads it, to check the analyses against.
+    fn reference_regex(p: &str) -> regex::bytes::Regex {
+        regex::bytes::RegexBuilder::new(&rewrite_hex_escapes(p))
+            .unicode(false)
+            .dot_matches_new_line(true)
+            .multi_line(true)
+            .build()
+            .unwrap()
+    }
+
     #[test]
     fn plain_literals_never_miss_a_plain_match() {
         let patterns = [
@@ -1239,12 +1249,7 @@ mod tests {
             "plain benign text, with 42 words.",
         ];
         for p in patterns {
-            let re = regex::bytes::RegexBuilder::new(&rewrite_hex_escapes(p))
-                .unicode(false)
-                .dot_matches_new_line(true)
-                .multi_line(true)
-                .build()
-                .unwrap();
+            let re = reference_regex(p);
             let Some(lits) = plain_literals_of(&parse_pattern("rx", p).unwrap()) else {
                 continue;
             };
@@ -1306,12 +1311,7 @@ mod tests {
             "benign value",
         ];
         for p in patterns {
-            let re = regex::bytes::RegexBuilder::new(&rewrite_hex_escapes(p))
-                .unicode(false)
-                .dot_matches_new_line(true)
-                .multi_line(true)
-                .build()
-                .unwrap();
+            let re = reference_regex(p);
             let lits = required_literals(p);
             let bytes = parse_pattern("rx", p)
                 .ok()
