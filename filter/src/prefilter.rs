@@ -54,10 +54,11 @@
 //! Patterns whose every match needs only single letters (CRS's evasion-tolerant command
 //! patterns, `c["'\\]*u["'\\]*r…`) get literals that hold for plain values, made only of
 //! letters, digits, space and `.,-_/:` ([`plain_literals_of`]): such a value must hold a whole
-//! word of the pattern, any other value marks the rule whatever it holds. 14 of CRS 4.28's
-//! `@rx` gain a set so (932230, 932250, 932260, 941210…); one-byte sets (` `, `-`) are left
-//! out, being in most plain values. Measured (callgrind): PL1 GET −1.7 %, form −9.4 %, 20 KB
-//! JSON −5 %; PL4 form −5 %, JSON −2 %; configure +5 % instructions, automata +0.2 MB.
+//! word of the pattern, any other value marks the rule whatever it holds. 8 of CRS 4.28's
+//! `@rx` gain a set so (932230, 932250, 932260, 941210…) and 2 never match a plain value;
+//! one-byte sets (` `, `-`, 6 PL2+ rules) are left out, being in most plain values. A cluster checks a value for other bytes once for all
+//! its groups. Measured (callgrind): PL1 GET −3 %, form −11 %, 20 KB JSON −7 %; PL4 form
+//! −5 %, JSON −2 %; configure +5 % instructions, automata +0.2 MB.
 //!
 //! The idea is RE2's `FilteredRE2` and Hyperscan's literal factors. The `regex` crate's own
 //! prefilter works per regex and per call; no maintained crate derives required literals for
@@ -634,8 +635,9 @@ fn stable(var: Var) -> bool {
     )
 }
 
-/// The literals a rule (chain starter) needs for any value to match, or `None` if the rule
-/// must always be evaluated.
+/// The literals a rule (chain starter) needs for any value to match, and whether they hold
+/// for plain values only ([`plain_literals_of`]: another value marks the rule anyway), or
+/// `None` if the rule must always be evaluated.
 fn rule_literals(rule: &Rule) -> Option<(Set, bool)> {
     let op = rule.op.as_ref()?;
     let compiled = op.compiled.as_ref()?;
