@@ -56,9 +56,10 @@
 //! letters, digits, space and `.,-_/:` ([`plain_literals_of`]): such a value must hold a whole
 //! word of the pattern, any other value marks the rule whatever it holds. 8 of CRS 4.28's
 //! `@rx` gain a set so (932230, 932250, 932260, 941210…) and 2 never match a plain value;
-//! one-byte sets (` `, `-`, 6 PL2+ rules) are left out, being in most plain values. A cluster checks a value for other bytes once for all
-//! its groups. Measured (callgrind): PL1 GET −3 %, form −11 %, 20 KB JSON −7 %; PL4 form
-//! −5 %, JSON −2 %; configure +5 % instructions, automata +0.2 MB.
+//! one-byte sets (` `, `-`, 6 PL2+ rules) are left out, being in most plain values. A
+//! cluster checks a value for other bytes once for all its groups. Measured (callgrind): PL1
+//! GET −3 %, form −11 %, 20 KB JSON −7 %; PL4 form −5 %, JSON −2 %; configure +5 %
+//! instructions, automata +0.2 MB.
 //!
 //! The idea is RE2's `FilteredRE2` and Hyperscan's literal factors. The `regex` crate's own
 //! prefilter works per regex and per call; no maintained crate derives required literals for
@@ -152,7 +153,7 @@ fn restrict_to_common(h: &Hir, common: &regex_syntax::hir::ClassBytes) -> Option
     Some(match h.kind() {
         HirKind::Empty | HirKind::Look(_) => h.clone(),
         HirKind::Literal(l) => {
-            if !l.0.iter().all(|&b| COMMON.contains(b)) {
+            if has_uncommon(&l.0) {
                 return None;
             }
             h.clone()
@@ -563,21 +564,9 @@ fn concat(subs: &[Hir]) -> Info {
         required = pick(required, best(info));
         run = fresh.unwrap_or_else(|| vec![Vec::new()]);
     }
-    if all_exact {
-        let nonempty = run.iter().all(|s| !s.is_empty());
-        if nonempty {
-            required = pick(required, Some(run.clone()));
-        }
-        return Info {
-            exact: Some(run),
-            required,
-        };
-    }
+    let exact = all_exact.then(|| run.clone());
     close(run, &mut required);
-    Info {
-        exact: None,
-        required,
-    }
+    Info { exact, required }
 }
 
 /// Every `a` followed by every `b`, or `None` if that is too many or too long.

@@ -1472,89 +1472,71 @@ impl Transaction {
         // Evaluate against borrowed values first; act on the hits afterwards, so that
         // nothing is copied for values that do not match. Names and values of the hits go
         // to reused buffers (no allocation per rule on the hot path).
-        let tested = if let Some((var, key)) = self.single_member(r) {
-            // One member of a stored collection, untransformed (`TX:paranoia_level`, most
-            // of CRS's bookkeeping): looked up and tested without building a value list.
-            match self.coll(var).and_then(|c| c.get_key_value(key)) {
-                Some((k, v)) => {
-                    out.reset();
-                    if compiled.matches(v, out) != op.negated {
-                        let name = Name::Stored(var.name(), k);
-                        scratch.push(&name, v, std::mem::take(&mut out.captures));
-                    }
-                    1
-                }
-                None => 0,
-            }
+        let mut tested = 0u32;
+        // A candidate chain starter runs on the values that hold one of its literals
+        // (and on values without a slot, which the prefilter cannot tell apart).
+        let cands = if std::ptr::eq(r, starter) {
+            self.candidate_values()
         } else {
-            let mut n = 0u32;
-            // A candidate chain starter runs on the values that hold one of its literals
-            // (and on values without a slot, which the prefilter cannot tell apart).
-            let cands = if std::ptr::eq(r, starter) {
-                self.candidate_values()
-            } else {
-                None
-            };
-            self.collect(r, starter, &mut |val| {
-                let ruled_out = |c: &[u64]| {
-                    val.slot != 0 && c.binary_search_by(|h| (*h as u32).cmp(&val.slot)).is_err()
-                };
-                if cands.is_some_and(ruled_out) {
-                    // With feature `prefilter-check` the value is tested anyway and a
-                    // match panics.
-                    #[cfg(feature = "prefilter-check")]
-                    {
-                        let mut o = operators::OpOutput::default();
-                        if compiled.matches(cache.value(r, &val.value, val.slot), &mut o)
-                            != op.negated
-                        {
-                            let mut name = String::new();
-                            val.name.render_into(&mut name);
-                            panic!(
-                                "prefilter: rule {} skipped {name} but it matches (request {})",
-                                r.id, self.id
-                            );
-                        }
-                    }
-                    return;
-                }
-                n += 1;
-                let raw: &[u8] = &val.value;
-                let mut hit: Option<Cow<'_, [u8]>> = None;
-                if a.multi_match {
-                    // multiMatch: the operator runs on the value before and after each
-                    // transformation that changed it (ModSecurity reference manual).
-                    out.reset();
-                    if compiled.matches(raw, out) != op.negated {
-                        hit = Some(Cow::Borrowed(raw));
-                    }
-                    let mut cur: Option<Vec<u8>> = None;
-                    for t in &a.transforms {
-                        if hit.is_some() {
-                            break;
-                        }
-                        let input = cur.as_deref().unwrap_or(raw);
-                        if let Some(next) = t.apply(input) {
-                            out.reset();
-                            if compiled.matches(&next, out) != op.negated {
-                                hit = Some(Cow::Owned(next.clone()));
-                            }
-                            cur = Some(next);
-                        }
-                    }
-                } else {
-                    let v = cache.value(r, raw, val.slot);
-                    out.reset();
-                    if compiled.matches(v, out) != op.negated {
-                        hit = Some(Cow::Borrowed(v));
-                    }
-                }
-                if let Some(v) = hit {
-                    scratch.push(&val.name, &v, std::mem::take(&mut out.captures));
-                }
-            });
-            n
+            None
         };
+        self.collect(r, starter, &mut |val| {
+            let ruled_out = |c: &[u64]| {
+                val.slot != 0 && c.binary_search_by(|h| (*h as u32).cmp(&val.slot)).is_err()
+            };
+            if cands.is_some_and(ruled_out) {
+                // With feature `prefilter-check` the value is tested anyway and a
+                // match panics.
+                #[cfg(feature = "prefilter-check")]
+                {
+                    let mut o = operators::OpOutput::default();
+                    if compiled.matches(cache.value(r, &val.value, val.slot), &mut o) != op.negated
+                    {
+                        let mut name = String::new();
+                        val.name.render_into(&mut name);
+                        panic!(
+                            "prefilter: rule {} skipped {name} but it matches (request {})",
+                            r.id, self.id
+                        );
+                    }
+                }
+                return;
+            }
+            tested += 1;
+            let raw: &[u8] = &val.value;
+            let mut hit: Option<Cow<'_, [u8]>> = None;
+            if a.multi_match {
+                // multiMatch: the operator runs on the value before and after each
+                // transformation that changed it (ModSecurity reference manual).
+                out.reset();
+                if compiled.matches(raw, out) != op.negated {
+                    hit = Some(Cow::Borrowed(raw));
+                }
+                let mut cur: Option<Vec<u8>> = None;
+                for t in &a.transforms {
+                    if hit.is_some() {
+                        break;
+                    }
+                    let input = cur.as_deref().unwrap_or(raw);
+                    if let Some(next) = t.apply(input) {
+                        out.reset();
+                        if compiled.matches(&next, out) != op.negated {
+                            hit = Some(Cow::Owned(next.clone()));
+                        }
+                        cur = Some(next);
+                    }
+                }
+            } else {
+                let v = cache.value(r, raw, val.slot);
+                out.reset();
+                if compiled.matches(v, out) != op.negated {
+                    hit = Some(Cow::Borrowed(v));
+                }
+            }
+            if let Some(v) = hit {
+                scratch.push(&val.name, &v, std::mem::take(&mut out.captures));
+            }
+        });
         self.stats.op_calls += tested;
         let matched_any = !scratch.hits.is_empty();
         for (name, value, captures) in scratch.hits.drain(..) {
@@ -1584,12 +1566,11 @@ impl Transaction {
         matched_any
     }
 
-    /// [`Transaction::eval_rule`] for a rule whose only target is one member of a stored
-    /// collection or its count (`TX:detection_paranoia_level`, `&TX:foo`: most of CRS's
-    /// bookkeeping), untransformed, without `capture`, exclusions or `multiMatch`: the
-    /// member is looked up and tested in place, and only a match copies its name and value
-    /// (to `MATCHED_VAR`, `MATCHED_VAR_NAME` and `MATCHED_VARS`, as the general path
-    /// does). `None` when the rule is not of that shape. Measured (callgrind, `rule_shapes`):
+    /// [`Transaction::eval_rule`] for a rule of [`Transaction::single_member`]'s shape
+    /// (`TX:detection_paranoia_level`, `&TX:foo`: most of CRS's bookkeeping) without
+    /// `capture`: the member is looked up and tested in place, and only a match copies its
+    /// name and value (to `MATCHED_VAR`, `MATCHED_VAR_NAME` and `MATCHED_VARS`, as the
+    /// general path does). `None` when the rule is not of that shape. Measured (callgrind, `rule_shapes`):
     /// a paranoia-level check costs 323 instructions instead of 432 when it does not match
     /// and 809 instead of 1,071 when it does; `&TX:x "@eq 0"` 856 instead of 1,278. CRS PL1
     /// GET −1.7 %.
@@ -1599,20 +1580,9 @@ impl Transaction {
         compiled: &dyn operators::Operator,
         negated: bool,
     ) -> Option<bool> {
-        let a = &r.actions;
-        let [t] = r.targets.as_slice() else {
-            return None;
-        };
-        let Selector::Key(_, key) = &t.selector else {
-            return None;
-        };
-        if a.capture
-            || !a.transforms.is_empty()
-            || a.multi_match
-            || !r.exclusions.is_empty()
-            || !self.removed_targets.is_empty()
-            || !t.var.is_stored()
-        {
+        let (t, key) = self.single_member(r)?;
+        if r.actions.capture {
+            // TX:0..9 are set by the general path.
             return None;
         }
         // The collection through its field, so that `matched_var` can be written while
@@ -1653,22 +1623,22 @@ impl Transaction {
         Some(true)
     }
 
-    /// The collection and lower-case key of a rule whose only target is one member of a
-    /// stored collection (`TX:key`, not counted, no transformation, no exclusion): what
-    /// [`Transaction::collect`] and [`Transaction::values`] would reduce to.
-    fn single_member<'r>(&self, r: &'r Rule) -> Option<(Var, &'r str)> {
+    /// The target and lower-case key of a rule whose only target is one member of a stored
+    /// collection or its count (`TX:key`, `&TX:key`; no transformation, no exclusion, no
+    /// `multiMatch`): what [`Transaction::collect`] and [`Transaction::values`] would
+    /// reduce to.
+    fn single_member<'r>(&self, r: &'r Rule) -> Option<(&'r Target, &'r str)> {
         let [t] = r.targets.as_slice() else {
             return None;
         };
         let Selector::Key(_, key) = &t.selector else {
             return None;
         };
-        let plain = !t.count
-            && r.actions.transforms.is_empty()
+        let plain = r.actions.transforms.is_empty()
             && !r.actions.multi_match
             && r.exclusions.is_empty()
             && self.removed_targets.is_empty();
-        (plain && t.var.is_stored()).then_some((t.var, key.as_str()))
+        (plain && t.var.is_stored()).then_some((t, key.as_str()))
     }
 
     /// Emits the values of a rule's targets, minus exclusions, to `sink`.
