@@ -1268,7 +1268,10 @@ impl Transaction {
                 self.values(t, rep, &mut |val| {
                     let v = cache.value(rep, &val.value, val.slot);
                     if let (Some(_), Cow::Borrowed(raw)) = (cluster, &val.value) {
-                        if val.slot != 0 && std::ptr::eq(v, *raw) {
+                        // The body, one large value, is scanned by each group with its
+                        // own automaton for it (see `prefilter::BodyScan`).
+                        let body = t.var == Var::RequestBody;
+                        if val.slot != 0 && std::ptr::eq(v, *raw) && !body {
                             let at = *shared_at.entry((val.slot, t.var)).or_insert_with(|| {
                                 shared.push((raw, val.slot, t.var, 0));
                                 shared.len() - 1
@@ -1299,6 +1302,15 @@ impl Transaction {
             if let Some(d) = self.prefilter.done.get_mut(gi) {
                 *d = true;
             }
+        }
+    }
+
+    /// After a `ctl` that may show or hide `REQUEST_BODY` (which was there before when
+    /// `before`): if it did, the prefilter scans its groups again when next reached, as a
+    /// scan done earlier in the phase did not see the body it now has.
+    fn body_var_changed(&mut self, before: bool) {
+        if self.request_body_var().is_some() != before {
+            self.prefilter.done.fill(false);
         }
     }
 
@@ -1893,10 +1905,22 @@ impl Transaction {
             Var::RequestFilename | Var::PathInfo => &self.filename,
             Var::QueryString => &self.query,
             Var::ResponseBody => &self.resp_body,
+            Var::RequestBody => self.request_body_var()?,
             Var::RemoteAddr => self.conn.client_addr.as_bytes(),
             Var::UniqueId => self.id.as_bytes(),
             _ => return self.scalar(var).map(Cow::Owned),
         }))
+    }
+
+    /// `REQUEST_BODY`: the raw body unless a structured processor (XML, MULTIPART) took it
+    /// over; `ctl:forceRequestBodyVariable` forces it (as Coraza does; CRS's tests expect
+    /// JSON bodies in REQUEST_BODY and XML ones not).
+    fn request_body_var(&self) -> Option<&[u8]> {
+        let structured = matches!(
+            self.reqbody_processor.as_deref(),
+            Some("XML") | Some("MULTIPART")
+        );
+        (!structured || self.force_body_var).then_some(&self.body[..])
     }
 
     fn rule_field(&self, rule: &Rule, key: &str) -> Option<Vec<u8>> {
@@ -1934,19 +1958,6 @@ impl Transaction {
                 f[start..].to_vec()
             }
             Var::RequestLine => self.request_line.clone(),
-            // REQUEST_BODY holds the raw body unless a structured processor (XML,
-            // MULTIPART) took it over; `ctl:forceRequestBodyVariable` forces it (as Coraza
-            // does; CRS's tests expect JSON bodies in REQUEST_BODY and XML ones not).
-            Var::RequestBody => {
-                let structured = matches!(
-                    self.reqbody_processor.as_deref(),
-                    Some("XML") | Some("MULTIPART")
-                );
-                if structured && !self.force_body_var {
-                    return None;
-                }
-                self.body.clone()
-            }
             Var::RequestBodyLength => num(self.body.len()),
             Var::ArgsCombinedSize => num(self
                 .args_get
@@ -2223,9 +2234,15 @@ impl Transaction {
             Ctl::RequestBodyAccess(b) => self.request_body_access = *b,
             Ctl::RequestBodyLimit(n) => self.request_body_limit = *n,
             Ctl::RequestBodyProcessor(p) => {
+                let before = self.request_body_var().is_some();
                 self.reqbody_processor = Some(p.clone());
+                self.body_var_changed(before);
             }
-            Ctl::ForceRequestBodyVariable(b) => self.force_body_var = *b,
+            Ctl::ForceRequestBodyVariable(b) => {
+                let before = self.request_body_var().is_some();
+                self.force_body_var = *b;
+                self.body_var_changed(before);
+            }
             Ctl::ResponseBodyAccess(b) => self.response_body_access = *b,
             Ctl::ResponseBodyLimit(n) => self.response_body_limit = *n,
             Ctl::AuditEngine(v) => {

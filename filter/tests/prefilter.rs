@@ -134,6 +134,54 @@ SecRule ARGS "@rx <script" "id:2,phase:2,deny,t:none,t:urlDecodeUni,msg:'%{MATCH
 }
 
 #[test]
+fn the_body_is_scanned_for_the_rules_that_read_it() {
+    // One group: rule 1 reads arguments, rule 2 the raw body as well. The body holds
+    // rule 1's literal (`%25`, decoded away in the argument) and that marks nothing; rule
+    // 2's literal in the body still blocks.
+    let rs = rules(
+        r#"SecRuleEngine On
+SecRequestBodyAccess On
+SecRule ARGS "@rx %25" "id:1,phase:2,deny,t:none"
+SecRule ARGS_NAMES|REQUEST_BODY "@rx include\(" "id:2,phase:2,deny,t:none"
+"#,
+    );
+    let (status, tx) = request(&rs, "/submit", "q=x%2541");
+    assert_eq!(status, None);
+    assert_eq!(tx.stats().skipped, 2);
+    let (status, tx) = request(&rs, "/submit", "q=include(x)");
+    assert_eq!(status, Some(403));
+    assert_eq!(tx.matches().last().map(|m| m.id), Some(2));
+    assert_eq!(tx.stats().skipped, 1);
+}
+
+#[test]
+fn a_body_shown_by_ctl_mid_phase_is_scanned_again() {
+    // The XML processor hides REQUEST_BODY; rule 12's `ctl:forceRequestBodyVariable`
+    // shows it after the group of rules 10, 11 and 13 was scanned without it: rule 13
+    // must still see the body.
+    let rs = rules(
+        r#"SecRuleEngine On
+SecRequestBodyAccess On
+SecRule REQUEST_HEADERS:Content-Type "@rx xml" "id:1,phase:1,pass,nolog,ctl:requestBodyProcessor=XML"
+SecRule REQUEST_BODY "@rx alpha" "id:10,phase:2,pass,log,t:none"
+SecRule REQUEST_BODY "@rx beta" "id:11,phase:2,pass,log,t:none"
+SecAction "id:12,phase:2,pass,nolog,ctl:forceRequestBodyVariable=On"
+SecRule REQUEST_BODY "@rx gamma" "id:13,phase:2,deny,t:none"
+"#,
+    );
+    let mut tx = Transaction::new(rs.clone(), "pf-xml");
+    tx.set_request_line("POST", b"/", "HTTP/1.1");
+    tx.add_request_header(b"Host", b"example.com");
+    tx.add_request_header(b"Content-Type", b"text/xml");
+    assert!(tx.process_request_headers().is_none());
+    assert!(tx.append_request_body(b"<a>alpha gamma</a>").is_none());
+    let iv = tx.process_request_body();
+    assert_eq!(iv.map(|iv| iv.status), Some(403));
+    let ids: Vec<u64> = tx.matches().iter().map(|m| m.id).collect();
+    assert_eq!(ids, [1, 12, 13], "rule 10 ran before the body was shown");
+}
+
+#[test]
 fn groups_of_a_section_share_the_scan_of_unchanged_values() {
     // Two groups of one section (chains `none` and `urlDecodeUni`) form a cluster: a value
     // that `urlDecodeUni` leaves alone is scanned once for both, and each literal found
