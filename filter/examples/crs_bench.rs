@@ -92,6 +92,13 @@ fn main() {
         .and_then(|a| a.parse().ok())
         .unwrap_or(1);
     let rs = load(&dir, pl);
+    if std::env::var("STATS").is_ok() {
+        println!(
+            "replay: {} fixed rules replayable, {} TX members tracked",
+            rs.replay.replayable(),
+            rs.replay.keys_len()
+        );
+    }
     let post: Vec<u8> = (0..40)
         .map(|i| format!("field{i}=value+number+{i}&"))
         .collect::<String>()

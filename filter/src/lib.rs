@@ -20,6 +20,7 @@ pub mod macros;
 pub mod operators;
 pub mod plugin_config;
 pub mod prefilter;
+pub mod replay;
 pub mod rules;
 pub mod seclang;
 pub mod transaction;

@@ -78,6 +78,14 @@ impl Template {
         self.parts.iter().any(|p| matches!(p, Part::Ref(_)))
     }
 
+    /// The `%{…}` references, in order.
+    pub fn refs(&self) -> impl Iterator<Item = &MacroRef> {
+        self.parts.iter().filter_map(|p| match p {
+            Part::Ref(r) => Some(r),
+            Part::Lit(_) => None,
+        })
+    }
+
     /// The text as written when constant (or with references dropped).
     pub fn literal(&self) -> String {
         self.parts

@@ -17,6 +17,7 @@ use crate::files::FileSet;
 use crate::macros::Template;
 use crate::operators::{self, Operator};
 use crate::prefilter::Prefilter;
+use crate::replay::Replay;
 use crate::seclang::{self, Directive};
 use crate::transformations::UnicodeMap;
 use crate::variables::{self, Target};
@@ -304,6 +305,9 @@ pub struct RuleSet {
     pub prefilter: Prefilter,
     /// Number of distinct transformation chains: `Rule::tchain` ids run from 1 to this.
     pub chain_count: u32,
+    /// The rules whose outcome the configuration fixes, replayed rather than evaluated
+    /// while a request stays on the benign path (see [`Replay`]).
+    pub replay: Replay,
 }
 
 /// Defaults from `SecDefaultAction` for one phase.
@@ -397,7 +401,17 @@ impl RuleSet {
             }
         }
         c.set.prefilter = Prefilter::build(&c.set);
-        Ok(c.set)
+        c.set.replay = Replay::fixed(&c.set.rules);
+        // The benign path runs on the finished set, then its outcomes join it.
+        let set = Arc::new(std::mem::take(&mut c.set));
+        let outcomes = crate::transaction::benign_path(&set);
+        let mut set = Arc::try_unwrap(set).map_err(|_| ConfigError {
+            file: name.to_string(),
+            line: 0,
+            message: "internal error: the rule set is still shared after its benign path".into(),
+        })?;
+        set.replay.outcomes = outcomes;
+        Ok(set)
     }
 
     /// Looks a rule up by id.

@@ -9,15 +9,17 @@ use std::borrow::Cow;
 use std::ops::Range;
 
 use rustc_hash::{FxHashMap, FxHashSet};
+use smallvec::SmallVec;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use crate::actions::{AllowScope, Ctl, Disruptive, RunAction, SanitiseKind, SetOp};
 use crate::audit;
 use crate::body::{self, multipart::Multipart, xml::XmlDoc, Pair};
-use crate::collection::Collection;
+use crate::collection::{Collection, Value};
 use crate::macros::{MacroRef, Template};
 use crate::operators::{self, OpOutput};
+use crate::replay::{set_bit, Bits, Outcome};
 use crate::rules::{AuditEngine, EngineMode, Item, LimitAction, Rule, RuleSet};
 use crate::transformations::is_plain;
 use crate::variables::{Selector, Target, Var};
@@ -410,6 +412,38 @@ pub struct Stats {
     pub op_calls: u32,
     /// Rules (chain starters) skipped because the prefilter found none of their literals.
     pub skipped: u32,
+    /// Fixed rules (chain starters) replayed from their benign-path outcome rather than
+    /// evaluated (see [`crate::replay`]).
+    pub replayed: u32,
+}
+
+/// Per-transaction state of replay ([`crate::replay`]).
+#[derive(Debug, Default)]
+struct ReplayState {
+    /// `TX` members written otherwise than by replay (bits of [`crate::replay::Replay`]).
+    dirty: Bits,
+    /// Whether a member no fixed rule reads by name was written so.
+    untracked: bool,
+    /// Whether the transaction left the benign path's flow: nothing is replayed any more.
+    off: bool,
+}
+
+impl ReplayState {
+    /// Whether `o` may be replayed: the members it reads hold their benign-path values.
+    fn admits(&self, o: &Outcome) -> bool {
+        !self.off
+            && !(o.reads_any && (self.untracked || self.dirty.iter().any(|&w| w != 0)))
+            && o.reads.iter().zip(&self.dirty).all(|(r, d)| r & d == 0)
+    }
+}
+
+/// The benign path being recorded at configure time ([`benign_path`]).
+#[derive(Debug, Default)]
+struct Sim {
+    /// Per rule index, the outcome recorded.
+    outcomes: Vec<Option<Box<Outcome>>>,
+    /// `TX` members the rule being evaluated wrote.
+    written: Vec<Arc<str>>,
 }
 
 /// Per-transaction state of the rule prefilter ([`crate::prefilter`]).
@@ -494,6 +528,9 @@ pub struct Transaction {
     expand_buf: Vec<u8>,
     stats: Stats,
     prefilter: PrefilterState,
+    replay: ReplayState,
+    /// Set only while [`benign_path`] records.
+    sim: Option<Box<Sim>>,
 }
 
 /// Which rules a runtime target removal applies to.
@@ -576,6 +613,61 @@ fn to_int(v: &[u8]) -> i64 {
         .unwrap_or(0)
 }
 
+/// Whether the jump of rule `idx` (matched and evaluated, not replayed), from position
+/// `next` of phase list `list`, passes over a fixed rule that matched on the benign path:
+/// its effects would then be missing (see [`crate::replay`]). Passing over rules that did
+/// not match there changes nothing.
+fn skips_benign_matches(rules: &RuleSet, list: &[Item], next: usize, idx: usize) -> bool {
+    let (end, mut left) = match (
+        rules.skip_to.get(idx).copied().flatten(),
+        rules.rules.get(idx),
+    ) {
+        (Some(to), _) => (to, usize::MAX),
+        (None, Some(r)) if r.actions.skip > 0 => (list.len(), r.actions.skip as usize),
+        _ => return false,
+    };
+    for item in list.get(next..end).unwrap_or_default() {
+        let Item::Rule(j) = *item else {
+            continue;
+        };
+        if left == 0 {
+            break;
+        }
+        left -= 1;
+        if rules
+            .replay
+            .outcomes
+            .get(j)
+            .and_then(Option::as_deref)
+            .is_some_and(|o| o.matched)
+        {
+            return true;
+        }
+    }
+    false
+}
+
+/// Runs `rules` on an empty transaction in which only fixed rules may match, and returns
+/// the outcomes of the fixed rules it reached, per rule index (see [`crate::replay`]).
+pub(crate) fn benign_path(rules: &Arc<RuleSet>) -> Vec<Option<Box<Outcome>>> {
+    if !(0..rules.rules.len()).any(|i| rules.replay.is_fixed(i)) {
+        return Vec::new();
+    }
+    let mut tx = Transaction::new(rules.clone(), "benign-path");
+    tx.sim = Some(Box::new(Sim {
+        outcomes: (0..rules.rules.len()).map(|_| None).collect(),
+        written: Vec::new(),
+    }));
+    tx.set_request_line("GET", b"/", "HTTP/1.1");
+    let _ = tx.process_request_headers();
+    let _ = tx.process_request_body();
+    tx.set_response_status(200, "HTTP/1.1");
+    let _ = tx.process_response_headers();
+    let _ = tx.process_response_body();
+    tx.process_logging();
+    tx.sim.take().map(|s| s.outcomes).unwrap_or_default()
+}
+
 impl Transaction {
     /// Starts a transaction for `rules`; `id` becomes `UNIQUE_ID`.
     pub fn new(rules: Arc<RuleSet>, id: impl Into<String>) -> Self {
@@ -654,6 +746,12 @@ impl Transaction {
                 hits: Vec::new(),
                 current: 0,
             },
+            replay: ReplayState {
+                dirty: SmallVec::from_elem(0, rules.replay.words()),
+                untracked: false,
+                off: rules.replay.outcomes.is_empty(),
+            },
+            sim: None,
             rules,
         }
     }
@@ -1071,6 +1169,11 @@ impl Transaction {
         if self.phases_done >= phase {
             return None;
         }
+        // A phase run without the one before it, or after an intervention, is off the
+        // benign path.
+        if phase > self.phases_done + 1 || self.intervention.is_some() {
+            self.replay.off = true;
+        }
         self.phases_done = phase;
         if self.engine == EngineMode::Off {
             return None;
@@ -1105,16 +1208,33 @@ impl Transaction {
             if self.is_removed(rule) {
                 continue;
             }
-            if let Some(g) = rules.prefilter.group_of(idx) {
-                if !self.may_match(g, idx) {
-                    self.skip_rule(rule);
-                    continue;
+            let outcome = rules.replay.outcomes.get(idx).and_then(Option::as_deref);
+            let matched = match outcome.filter(|o| self.replay.admits(o)) {
+                Some(o) => self.replay_outcome(o),
+                // On the benign path, a rule that is not fixed does not match.
+                None if self.sim.is_some() && !rules.replay.is_fixed(idx) => {
+                    self.matched_vars.clear();
+                    false
                 }
-                self.prefilter.current = idx + 1;
-            }
-            self.stats.rules += 1;
-            let matched = self.eval_chain(rule);
-            self.prefilter.current = 0;
+                None => {
+                    if let Some(g) = rules.prefilter.group_of(idx) {
+                        if !self.may_match(g, idx) {
+                            self.skip_rule(rule);
+                            continue;
+                        }
+                        self.prefilter.current = idx + 1;
+                    }
+                    self.stats.rules += 1;
+                    let matched = self.eval_chain(rule);
+                    self.prefilter.current = 0;
+                    if self.sim.is_some() {
+                        self.record_outcome(idx, rule, matched);
+                    } else if matched && !self.replay.off {
+                        self.replay.off = skips_benign_matches(&rules, list, i, idx);
+                    }
+                    matched
+                }
+            };
             if !matched {
                 continue;
             }
@@ -1125,11 +1245,13 @@ impl Transaction {
                 skip = rule.actions.skip;
             }
             if let Some(iv) = self.disrupt(rule, phase) {
+                self.replay.off = true;
                 return Some(iv);
             }
             if matches!(self.allow, Some(AllowScope::All | AllowScope::Phase))
                 || (self.allow == Some(AllowScope::Request) && phase <= 2)
             {
+                self.replay.off = true;
                 if self.allow == Some(AllowScope::Phase) {
                     self.allow = None;
                 }
@@ -1322,6 +1444,127 @@ impl Transaction {
         let lo = hits.partition_point(|&h| h >> 32 < idx);
         let hi = lo + hits.get(lo..)?.partition_point(|&h| h >> 32 == idx);
         hits.get(lo..hi)
+    }
+
+    /// Replays a fixed rule's benign-path outcome (see [`crate::replay`]); returns whether
+    /// it matched.
+    fn replay_outcome(&mut self, o: &Outcome) -> bool {
+        self.stats.replayed += 1;
+        self.matched_vars.clear();
+        if !o.matched {
+            return false;
+        }
+        for (k, v) in &o.writes {
+            match v {
+                Some(v) => self.tx.set(k, v, || k.clone()),
+                None => self.tx.remove(k),
+            }
+        }
+        self.matched_var.0.clear();
+        self.matched_var.0.push_str(&o.matched_var.0);
+        self.matched_var.1.clear();
+        self.matched_var.1.extend_from_slice(&o.matched_var.1);
+        for (n, v) in &o.matched_vars {
+            self.matched_vars.push(n, v);
+        }
+        if let Some(m) = &o.record {
+            self.matches.push(m.clone());
+        }
+        true
+    }
+
+    /// On the benign path, records the outcome of fixed rule `idx` just evaluated, if it
+    /// can be replayed: a match must be silent `pass`, and a non-match must have left no
+    /// trace (a chain whose first links matched wrote `MATCHED_VARS`, maybe `TX`).
+    fn record_outcome(&mut self, idx: usize, rule: &Rule, matched: bool) {
+        let rules = self.rules.clone();
+        let Some(mut sim) = self.sim.take() else {
+            return;
+        };
+        let written = std::mem::take(&mut sim.written);
+        let record = match self.matches.last() {
+            Some(m) if matched && m.id == rule.id && !m.log && !m.auditlog => Some(m.clone()),
+            _ => None,
+        };
+        let silent_pass =
+            record.is_some() && matches!(rule.actions.disruptive, None | Some(Disruptive::Pass));
+        let traceless = !matched && written.is_empty() && self.matched_vars.iter().next().is_none();
+        if let (true, Some((reads, reads_any))) =
+            (silent_pass || traceless, rules.replay.read_bits(idx))
+        {
+            let mut writes: Vec<(Arc<str>, Option<Value>)> = Vec::new();
+            for k in written {
+                if writes.iter().all(|(w, _)| *w != k) {
+                    let v = self.tx.get(&k).map(Value::from_slice);
+                    writes.push((k, v));
+                }
+            }
+            if let Some(slot) = sim.outcomes.get_mut(idx) {
+                *slot = Some(Box::new(Outcome {
+                    reads,
+                    reads_any,
+                    matched,
+                    writes,
+                    matched_var: self.matched_var.clone(),
+                    matched_vars: self.matched_vars.iter().cloned().collect(),
+                    record,
+                }));
+            }
+        }
+        self.sim = Some(sim);
+    }
+
+    /// Ends replay if `ctl` `c` changes a fixed rule that has an outcome: removes it, or
+    /// removes a `TX` target (fixed rules have no other). Removing other rules changes
+    /// nothing on the benign path, where they do not match.
+    fn ctl_leaves_benign_path(&mut self, c: &Ctl) {
+        let ts = match c {
+            Ctl::RuleRemoveTargetById(_, ts)
+            | Ctl::RuleRemoveTargetByTag(_, ts)
+            | Ctl::RuleRemoveTargetByMsg(_, ts) => ts,
+            Ctl::RuleRemoveById(ids) => {
+                let rules = self.rules.clone();
+                let fixed = |r: &&Rule| ids.iter().any(|&(a, b)| (a..=b).contains(&r.id));
+                self.replay.off |= rules.replay.with_outcome(&rules.rules).any(|r| fixed(&r));
+                return;
+            }
+            Ctl::RuleRemoveByTag(t) => {
+                let rules = self.rules.clone();
+                self.replay.off |= rules
+                    .replay
+                    .with_outcome(&rules.rules)
+                    .any(|r| r.has_tag(t));
+                return;
+            }
+            Ctl::RuleRemoveByMsg(m) => {
+                let rules = self.rules.clone();
+                self.replay.off |= rules
+                    .replay
+                    .with_outcome(&rules.rules)
+                    .any(|r| r.msg_matches(m));
+                return;
+            }
+            _ => return,
+        };
+        if ts.iter().any(|t| t.var == Var::Tx) {
+            self.replay.off = true;
+        }
+    }
+
+    /// Notes that `TX` member `key` was written by an evaluated rule: on the benign path it
+    /// is recorded, at run time it is dirty (see [`crate::replay`]).
+    fn tx_written(&mut self, key: &str) {
+        if let Some(sim) = self.sim.as_mut() {
+            sim.written.push(Arc::from(key));
+            return;
+        }
+        if self.replay.off {
+            return;
+        }
+        match self.rules.replay.bit(key) {
+            Some(b) => set_bit(&mut self.replay.dirty, b),
+            None => self.replay.untracked = true,
+        }
     }
 
     /// What evaluating a rule that cannot match would have done: clear `MATCHED_VARS`.
@@ -1565,6 +1808,9 @@ impl Transaction {
                         Some(c) => tx.set(d, &c, || Arc::from(d)),
                         None => tx.remove(d),
                     }
+                }
+                for d in DIGITS {
+                    self.tx_written(d);
                 }
             }
             self.matched_var.0.clear();
@@ -2180,6 +2426,9 @@ impl Transaction {
                         }
                     }
                     self.expand_buf = buf;
+                    if sv.collection == "tx" {
+                        self.tx_written(&key);
+                    }
                 }
                 RunAction::SetEnv(k, v) => {
                     let key = lower(&self.expand(k, Some(r)));
@@ -2208,6 +2457,7 @@ impl Transaction {
     }
 
     fn ctl(&mut self, c: &Ctl) {
+        self.ctl_leaves_benign_path(c);
         match c {
             Ctl::RuleEngine(m) => self.engine = *m,
             Ctl::RuleRemoveById(ids) => self.removed_ids.extend(ids),

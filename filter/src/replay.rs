@@ -1,0 +1,218 @@
+//! Replaying the rules whose outcome the configuration fixes.
+//!
+//! A large part of CRS's work on a benign request is bookkeeping that reads nothing of the
+//! request: 901's defaults (`SecRule &TX:inbound_anomaly_score_threshold "@eq 0"
+//! "setvar:tx.inbound_anomaly_score_threshold=5"`), every file's paranoia-level checks
+//! (`SecRule TX:DETECTION_PARANOIA_LEVEL "@lt 2" "skipAfter:…"`), the score sums of 949,
+//! 959 and 980. Such a rule reads `TX` members only, so its outcome is a function of them.
+//!
+//! At configure time the rule set runs once on an empty transaction in which every rule
+//! that is not *fixed* (below) is taken not to match: the *benign path*, what a request
+//! that no rule matches goes through. Each fixed rule reached records its outcome there
+//! ([`Outcome`]): whether it matched and, if so, the `TX` members it wrote (their values
+//! afterwards), `MATCHED_VAR` and `MATCHED_VARS`, and its match record. At run time a fixed
+//! rule is not evaluated but replayed from its outcome while the members it reads still
+//! hold their benign-path values. The transaction tracks that ([`ReplayState`]):
+//! - every `TX` write that is not a replay (`setvar`, `capture`) marks its member *dirty*;
+//!   a fixed rule that reads a dirty member is evaluated, and its own writes mark theirs;
+//! - whatever leaves the benign path's flow ends replay for the transaction: a rule
+//!   evaluated (not replayed) that matches and skips (`skip`, `skipAfter`), a disruptive
+//!   action that stops the phases or `allow`s, a `ctl` that removes rules or targets or
+//!   changes the engine, a phase run without the one before it.
+//!
+//! Why this is exact: until replay ends, the transaction has run the benign path's rules,
+//! in its order, except rules that matched where the benign path has them not match
+//! (they did not skip, else replay would have ended). Their only effects on later fixed
+//! rules are `TX` writes, which are dirty, and `MATCHED_VAR(S)`, which fixed rules do not
+//! read. So a fixed rule whose members are clean sees what it saw on the benign path and
+//! does the same: its `TX` writes (absolute values; a `+=`/`-=` reads its member, which
+//! is clean), its flow, its record. A fixed rule is one that, in each link of its chain:
+//! - has only `TX` targets (or none: `SecAction`), any operator (all are pure functions
+//!   of their input), macros naming only `TX` members or constant `RULE` fields;
+//! - runs only `setvar`s on `TX` (no `ctl`, `setenv`, `sanitise*`, other collections);
+//!
+//! and whose outcome on the benign path is no match, or a match that is `pass` (or names
+//! no disruptive action) and neither logged nor audit-logged (its record holds nothing
+//! that depends on the request). Other rules reached are evaluated as before.
+//!
+//! Measured (callgrind, CRS 4.28 PL1): see the README's performance section.
+
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
+
+use smallvec::SmallVec;
+
+use crate::actions::{RunAction, SetOp};
+use crate::collection::Value;
+use crate::macros::Template;
+use crate::rules::Rule;
+use crate::transaction::RuleMatch;
+use crate::variables::{Selector, Var};
+
+/// A set of interned `TX` member names (bit per [`Replay::keys`] entry).
+pub(crate) type Bits = SmallVec<[u64; 4]>;
+
+/// What a fixed rule reads: `TX` members by name, or any member (`TX`, `TX:/re/`).
+#[derive(Debug, Default)]
+struct Reads {
+    keys: Vec<String>,
+    any: bool,
+}
+
+/// The benign-path outcome of a fixed rule (see the module doc).
+#[derive(Debug)]
+pub(crate) struct Outcome {
+    /// The members it reads (including those a `+=`/`-=` changes).
+    pub(crate) reads: Bits,
+    /// Whether it reads every member (a whole-collection or regex target or macro).
+    pub(crate) reads_any: bool,
+    /// Whether it matched.
+    pub(crate) matched: bool,
+    /// The members it wrote, with their values afterwards (`None`: removed).
+    pub(crate) writes: Vec<(Arc<str>, Option<Value>)>,
+    /// `MATCHED_VAR` (name, value) afterwards.
+    pub(crate) matched_var: (String, Vec<u8>),
+    /// `MATCHED_VARS` afterwards.
+    pub(crate) matched_vars: Vec<(String, Vec<u8>)>,
+    /// Its match record (neither logged nor audit-logged).
+    pub(crate) record: Option<RuleMatch>,
+}
+
+/// The fixed rules of a rule set and their benign-path outcomes.
+#[derive(Debug, Default)]
+pub struct Replay {
+    /// Per rule index: whether the rule is fixed (what it reads), until outcomes are known.
+    reads: Vec<Option<Reads>>,
+    /// Per rule index: the outcome to replay, for fixed rules the benign path reached.
+    pub(crate) outcomes: Vec<Option<Box<Outcome>>>,
+    /// The `TX` members fixed rules read, by name, with their bit.
+    pub(crate) keys: FxHashMap<Arc<str>, u32>,
+}
+
+impl Replay {
+    /// Finds the fixed rules of `rules` (chain starters); their outcomes come from
+    /// [`crate::transaction::benign_path`].
+    pub fn fixed(rules: &[Rule]) -> Replay {
+        let mut replay = Replay::default();
+        for rule in rules {
+            let reads = reads_of(rule);
+            for k in reads.iter().flat_map(|r| &r.keys) {
+                let next = replay.keys.len() as u32;
+                replay.keys.entry(Arc::from(k.as_str())).or_insert(next);
+            }
+            replay.reads.push(reads);
+        }
+        replay
+    }
+
+    /// Whether rule `idx` is fixed (evaluated on the benign path).
+    pub(crate) fn is_fixed(&self, idx: usize) -> bool {
+        self.reads.get(idx).is_some_and(Option::is_some)
+    }
+
+    /// The bit of member `key`, if a fixed rule reads it.
+    pub(crate) fn bit(&self, key: &str) -> Option<u32> {
+        self.keys.get(key).copied()
+    }
+
+    /// Number of `u64` words of a member set.
+    pub(crate) fn words(&self) -> usize {
+        self.keys.len().div_ceil(64)
+    }
+
+    /// The members rule `idx` reads, as bits, and whether it reads all.
+    pub(crate) fn read_bits(&self, idx: usize) -> Option<(Bits, bool)> {
+        let reads = self.reads.get(idx)?.as_ref()?;
+        let mut bits: Bits = SmallVec::from_elem(0, self.words());
+        for k in &reads.keys {
+            if let Some(b) = self.bit(k) {
+                set_bit(&mut bits, b);
+            }
+        }
+        Some((bits, reads.any))
+    }
+
+    /// The rules of `rules` (the set's) that have an outcome to replay.
+    pub(crate) fn with_outcome<'a>(&'a self, rules: &'a [Rule]) -> impl Iterator<Item = &'a Rule> {
+        rules
+            .iter()
+            .zip(&self.outcomes)
+            .filter_map(|(r, o)| o.as_ref().map(|_| r))
+    }
+
+    /// Number of `TX` members fixed rules read by name.
+    pub fn keys_len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Number of fixed rules with an outcome to replay.
+    pub fn replayable(&self) -> usize {
+        self.outcomes.iter().flatten().count()
+    }
+}
+
+/// Sets bit `b` of `bits`.
+pub(crate) fn set_bit(bits: &mut Bits, b: u32) {
+    if let Some(w) = bits.get_mut(b as usize / 64) {
+        *w |= 1 << (b % 64);
+    }
+}
+
+/// What `rule` (with its chain) reads, if it is fixed (see the module doc).
+fn reads_of(rule: &Rule) -> Option<Reads> {
+    let mut reads = Reads::default();
+    let mut link = Some(rule);
+    while let Some(r) = link {
+        for t in &r.targets {
+            if t.var != Var::Tx {
+                return None;
+            }
+            match &t.selector {
+                Selector::Key(_, lower) => reads.keys.push(lower.clone()),
+                _ => reads.any = true,
+            }
+        }
+        if let Some(t) = r.op.as_ref().and_then(|op| op.dynamic.as_ref()) {
+            template_reads(t, &mut reads)?;
+        }
+        for act in &r.actions.run {
+            let RunAction::SetVar(sv) = act else {
+                return None;
+            };
+            if sv.collection != "tx" {
+                return None;
+            }
+            template_reads(&sv.key, &mut reads)?;
+            template_reads(&sv.value, &mut reads)?;
+            if matches!(sv.op, SetOp::Add | SetOp::Sub) {
+                match &sv.key_lit {
+                    Some(k) => reads.keys.push(k.to_string()),
+                    None => reads.any = true,
+                }
+            }
+        }
+        link = r.chained.as_deref();
+    }
+    Some(reads)
+}
+
+/// Adds what the macros of `t` read to `reads`; `None` if one names anything but a `TX`
+/// member or a constant `RULE` field.
+fn template_reads(t: &Template, reads: &mut Reads) -> Option<()> {
+    for m in t.refs() {
+        match m.var_id {
+            Some(Var::Tx) => match (&m.key, &m.key_regex) {
+                (Some(k), None) => reads.keys.push(k.clone()),
+                _ => reads.any = true,
+            },
+            Some(Var::Rule)
+                if matches!(
+                    m.key.as_deref(),
+                    Some("id" | "phase" | "severity" | "rev" | "ver")
+                ) => {}
+            _ => return None,
+        }
+    }
+    Some(())
+}
