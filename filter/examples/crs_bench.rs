@@ -42,7 +42,9 @@ fn load(dir: &str, pl: u8) -> Arc<RuleSet> {
         fs.insert(format!("crs/rules/{n}"), std::fs::read(e.path()).unwrap());
     }
     let text = format!(
-        "SecRuleEngine On\nSecRequestBodyAccess On\nSecAction \"id:900000,phase:1,pass,nolog,setvar:tx.blocking_paranoia_level={pl}\"\nSecRule REQUEST_HEADERS:Content-Type \"@rx ^application/json\" \"id:200001,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=JSON\"\nInclude crs/crs-setup.conf\nInclude crs/rules/*.conf\n"
+        "SecRuleEngine On\nSecRequestBodyAccess On\nSecAction \"id:900000,phase:1,pass,nolog,setvar:tx.blocking_paranoia_level={pl}\"\nSecRule REQUEST_HEADERS:Content-Type \"@rx ^application/json\" \"id:200001,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=JSON\"\nInclude crs/crs-setup.conf\nInclude crs/rules/*.conf\n{}",
+        // EXTRA appends configuration (`SecRuleRemoveById 934100` shows what a rule costs).
+        std::env::var("EXTRA").unwrap_or_default()
     );
     Arc::new(RuleSet::compile("main", &text, &fs).unwrap())
 }

@@ -66,19 +66,44 @@ impl Sextets {
     }
 }
 
-/// `t:base64Decode`.
+/// Sextet of each byte in the standard alphabet; [`NOT_B64`] for the others.
+static STD_TABLE: [u8; 256] = {
+    let mut t = [NOT_B64; 256];
+    let mut i = 0;
+    while i < 64 {
+        t[ALPHABET[i] as usize] = i as u8;
+        i += 1;
+    }
+    t
+};
+
+/// [`STD_TABLE`]'s mark of a byte outside the alphabet.
+const NOT_B64: u8 = 0xff;
+
+/// `t:base64Decode`: four characters at a time through [`STD_TABLE`] (what [`Sextets`]
+/// does one by one, at a third of the instructions on CRS 934100's chains).
 pub(super) fn base64_decode(input: &[u8]) -> Option<Vec<u8>> {
     if input.is_empty() {
         return None;
     }
-    let mut s = Sextets::with_capacity(input.len());
-    for &c in input {
-        match std_value(c) {
-            Some(v) => s.push(v),
-            None => break,
-        }
+    let sextet = |c: &u8| STD_TABLE[usize::from(*c)];
+    let end = input
+        .iter()
+        .position(|c| sextet(c) == NOT_B64)
+        .unwrap_or(input.len());
+    let valid = &input[..end];
+    let mut out = Vec::with_capacity(end / 4 * 3 + 2);
+    let mut quads = valid.chunks_exact(4);
+    for q in &mut quads {
+        let n = q.iter().fold(0u32, |n, c| n << 6 | u32::from(sextet(c)));
+        out.extend_from_slice(&n.to_be_bytes()[1..]);
     }
-    if_changed(input, s.out)
+    // Two leftover characters carry one byte, three carry two; one carries none.
+    let rest = quads.remainder();
+    let n =
+        rest.iter().fold(0u32, |n, c| n << 6 | u32::from(sextet(c))) << (6 * (4 - rest.len()) % 24);
+    out.extend_from_slice(&n.to_be_bytes()[1..rest.len().max(1)]);
+    if_changed(input, out)
 }
 
 /// `t:base64DecodeExt`.
@@ -131,6 +156,44 @@ pub(super) fn base64_encode(input: &[u8]) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `base64Decode` one sextet at a time, as it was written first.
+    fn reference(input: &[u8]) -> Option<Vec<u8>> {
+        let mut s = Sextets::with_capacity(input.len());
+        for v in input.iter().map_while(|&c| std_value(c)) {
+            s.push(v);
+        }
+        if input.is_empty() {
+            None
+        } else {
+            if_changed(input, s.out)
+        }
+    }
+
+    #[test]
+    fn decode_by_table_equals_decode_by_sextet() {
+        // Every string of up to 6 bytes over an alphabet with valid, padding and other bytes.
+        let alphabet = b"Qa9+/=. ";
+        let mut inputs: Vec<Vec<u8>> = vec![Vec::new()];
+        for _ in 0..6 {
+            let longer: Vec<Vec<u8>> = inputs
+                .iter()
+                .filter(|v| v.len() == inputs.last().map_or(0, Vec::len))
+                .flat_map(|v| {
+                    alphabet.iter().map(move |&c| {
+                        let mut w = v.clone();
+                        w.push(c);
+                        w
+                    })
+                })
+                .collect();
+            inputs.extend(longer);
+        }
+        assert!(inputs.len() > 250_000);
+        for input in &inputs {
+            assert_eq!(base64_decode(input), reference(input), "{input:?}");
+        }
+    }
 
     #[test]
     fn decode_stops_at_first_invalid_byte() {

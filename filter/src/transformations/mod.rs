@@ -135,6 +135,14 @@ const KEEP_PLAIN: &[&str] = &[
     "utf8toUnicode",
 ];
 
+/// The bytes of `input` that `keep` accepts, in a buffer sized for all of them (collecting
+/// a filtered iterator grows one from 8 bytes, reallocating on the way).
+fn kept(input: &[u8], keep: impl Fn(u8) -> bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(input.len());
+    out.extend(input.iter().copied().filter(|&c| keep(c)));
+    out
+}
+
 /// Whether the transformation named `name` leaves every plain value unchanged (so a chain
 /// of such transformations need not run, nor its result be cached, for a plain value).
 pub fn keeps_plain(name: &str) -> bool {

@@ -5,7 +5,7 @@ pub(super) fn remove_nulls(input: &[u8]) -> Option<Vec<u8>> {
     if !input.contains(&0) {
         return None;
     }
-    Some(input.iter().copied().filter(|&c| c != 0).collect())
+    Some(super::kept(input, |c| c != 0))
 }
 
 /// `t:replaceNulls`.

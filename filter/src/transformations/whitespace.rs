@@ -40,7 +40,7 @@ pub(super) fn remove_whitespace(input: &[u8]) -> Option<Vec<u8>> {
     if !input.iter().any(|&c| drop(c)) {
         return None;
     }
-    Some(input.iter().copied().filter(|&c| !drop(c)).collect())
+    Some(super::kept(input, |c| !drop(c)))
 }
 
 #[cfg(test)]
