@@ -1735,11 +1735,25 @@ impl Transaction {
         } else {
             None
         };
+        // Values come in slot order within a target: a cursor into the candidates walks
+        // them once, found again by binary search when the next target starts over.
+        let mut cursor = 0usize;
+        let mut ruled_out = |c: &[u64], slot: u32| {
+            if slot == 0 {
+                return false;
+            }
+            if c.get(cursor.wrapping_sub(1))
+                .is_some_and(|&h| h as u32 >= slot)
+            {
+                cursor = c.partition_point(|&h| (h as u32) < slot);
+            }
+            while c.get(cursor).is_some_and(|&h| (h as u32) < slot) {
+                cursor += 1;
+            }
+            c.get(cursor).is_none_or(|&h| h as u32 != slot)
+        };
         self.collect(r, starter, &mut |val| {
-            let ruled_out = |c: &[u64]| {
-                val.slot != 0 && c.binary_search_by(|h| (*h as u32).cmp(&val.slot)).is_err()
-            };
-            if cands.is_some_and(ruled_out) {
+            if cands.is_some_and(|c| ruled_out(c, val.slot)) {
                 // With feature `prefilter-check` the value is tested anyway and a
                 // match panics.
                 #[cfg(feature = "prefilter-check")]

@@ -153,9 +153,20 @@ pub fn keeps_plain(name: &str) -> bool {
 /// `42`, `red`).
 #[inline]
 pub fn is_plain(v: &[u8]) -> bool {
-    v.iter()
-        .all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    v.iter().all(|&b| PLAIN[usize::from(b)])
 }
+
+/// The bytes of a plain value ([`is_plain`]), one load per byte.
+static PLAIN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_';
+        b += 1;
+    }
+    t
+};
 
 /// Looks a transformation up by its SecLang name (`lowercase`, `urlDecodeUni`, …).
 ///
