@@ -35,7 +35,10 @@
 //! no disruptive action) and neither logged nor audit-logged (its record holds nothing
 //! that depends on the request). Other rules reached are evaluated as before.
 //!
-//! Measured (callgrind, CRS 4.28 PL1): see the README's performance section.
+//! Measured (callgrind, CRS 4.28): 166 fixed rules have an outcome at PL1 (259 at PL4),
+//! reading 39 `TX` members; on the benign GET 165 of 235 rule evaluations become replays,
+//! for −15 % instructions (PL1 and PL4), the 1 KB form −3.5 % (PL4 −6 %); the 20 KB JSON
+//! request gains little (its cost is per value, not per rule).
 
 use std::sync::Arc;
 

@@ -1518,6 +1518,9 @@ impl Transaction {
     /// removes a `TX` target (fixed rules have no other). Removing other rules changes
     /// nothing on the benign path, where they do not match.
     fn ctl_leaves_benign_path(&mut self, c: &Ctl) {
+        if self.replay.off {
+            return;
+        }
         let ts = match c {
             Ctl::RuleRemoveTargetById(_, ts)
             | Ctl::RuleRemoveTargetByTag(_, ts)
