@@ -315,6 +315,15 @@ impl TransformCache {
         self.lookup(r, raw, slot).unwrap_or(raw)
     }
 
+    /// [`TransformCache::value`] for a value whose [`is_plain`] is known.
+    #[inline(always)]
+    fn value_with<'a>(&'a mut self, r: &Rule, raw: &'a [u8], slot: u32, plain: bool) -> &'a [u8] {
+        if r.actions.transforms.is_empty() || r.keeps_plain && plain {
+            return raw;
+        }
+        self.lookup(r, raw, slot).unwrap_or(raw)
+    }
+
     /// The value after the chain, or `None` when the chain leaves it unchanged; cached
     /// unless the value has no slot.
     fn lookup(&mut self, r: &Rule, raw: &[u8], slot: u32) -> Option<&[u8]> {
@@ -1375,42 +1384,69 @@ impl Transaction {
                 hits.push(hit);
             }
         };
-        // Raw values left for the cluster's scan: (value, slot, variable, groups' bits),
-        // one entry per (slot, variable).
-        let mut shared: Vec<(&[u8], u32, Var, u64)> = Vec::new();
-        let mut shared_at: FxHashMap<(u32, Var), usize> = FxHashMap::default();
-        for (pos, &gi) in members.iter().enumerate() {
-            let (Some(group), Some(done)) = (pf.groups.get(gi), self.prefilter.done.get(gi)) else {
-                continue;
-            };
-            let Some(rep) = rules.rules.get(group.rep).filter(|_| !*done) else {
-                continue;
-            };
-            for t in &group.targets {
-                self.values(t, rep, &mut |val| {
-                    let v = cache.value(rep, &val.value, val.slot);
-                    if let (Some(_), Cow::Borrowed(raw)) = (cluster, &val.value) {
-                        // The body, one large value, is scanned by each group with its
-                        // own automaton for it (see `prefilter::BodyScan`).
-                        let body = t.var == Var::RequestBody;
-                        if val.slot != 0 && std::ptr::eq(v, *raw) && !body {
-                            let at = *shared_at.entry((val.slot, t.var)).or_insert_with(|| {
-                                shared.push((raw, val.slot, t.var, 0));
-                                shared.len() - 1
-                            });
-                            if let Some(e) = shared.get_mut(at) {
-                                e.3 |= 1u64 << pos;
-                            }
-                            return;
-                        }
+        match cluster {
+            // Value by value: each group of the cluster not scanned yet that reads it
+            // transforms it; where its chain leaves the value unchanged the group joins
+            // one scan of the raw value with the cluster's automaton, the others scan
+            // their transformed value themselves.
+            Some(c) => {
+                let mut pending = 0u64;
+                for (pos, gi) in c.groups.iter().enumerate() {
+                    if self.prefilter.done.get(*gi) == Some(&false) {
+                        pending |= 1 << pos;
                     }
-                    group.scan(t.var, v, |idx| mark(idx, val.slot));
-                });
+                }
+                let group_at = |pos: u32| {
+                    let group = pf.groups.get(*c.groups.get(pos as usize)?)?;
+                    Some((group, rules.rules.get(group.rep)?))
+                };
+                // Any member reads the values (the rule matters only for `RULE`).
+                let any_rep = group_at(pending.trailing_zeros()).map(|(_, rep)| rep);
+                let targets = any_rep.map(|rep| (rep, c.targets.as_slice()));
+                for (t, groups, rep0) in targets
+                    .into_iter()
+                    .flat_map(|(rep, ts)| ts.iter().map(move |(t, g)| (t, g, rep)))
+                {
+                    let readers = groups & pending;
+                    if readers == 0 {
+                        continue;
+                    }
+                    // The body, one large value, is scanned by each group with its own
+                    // automaton for it (see `prefilter::BodyScan`).
+                    let body = t.var == Var::RequestBody;
+                    self.values(t, rep0, &mut |val| {
+                        let raw: &[u8] = &val.value;
+                        let plain = is_plain(raw);
+                        let mut shared = 0u64;
+                        let mut left = readers;
+                        while left != 0 {
+                            let pos = left.trailing_zeros();
+                            left &= left - 1;
+                            let Some((group, rep)) = group_at(pos) else {
+                                continue;
+                            };
+                            let v = cache.value_with(rep, raw, val.slot, plain);
+                            if std::ptr::eq(v, raw) && !body {
+                                shared |= 1 << pos;
+                            } else {
+                                group.scan(t.var, v, |idx| mark(idx, val.slot));
+                            }
+                        }
+                        if shared != 0 {
+                            c.scan(&pf.groups, t.var, raw, shared, |idx| mark(idx, val.slot));
+                        }
+                    });
+                }
             }
-        }
-        if let Some(c) = cluster {
-            for &(raw, slot, var, mask) in &shared {
-                c.scan(&pf.groups, var, raw, mask, |idx| mark(idx, slot));
+            None => {
+                if let Some(rep) = rules.rules.get(group.rep) {
+                    for t in &group.targets {
+                        self.values(t, rep, &mut |val| {
+                            let v = cache.value(rep, &val.value, val.slot);
+                            group.scan(t.var, v, |idx| mark(idx, val.slot));
+                        });
+                    }
+                }
             }
         }
         if hits.len() > before {
