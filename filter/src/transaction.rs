@@ -1557,36 +1557,23 @@ impl Transaction {
         if self.replay.off {
             return;
         }
-        let ts = match c {
+        let removed = |r: &Rule| match c {
+            Ctl::RuleRemoveById(ids) => ids.iter().any(|&(a, b)| (a..=b).contains(&r.id)),
+            Ctl::RuleRemoveByTag(t) => r.has_tag(t),
+            Ctl::RuleRemoveByMsg(m) => r.msg_matches(m),
+            _ => false,
+        };
+        match c {
             Ctl::RuleRemoveTargetById(_, ts)
             | Ctl::RuleRemoveTargetByTag(_, ts)
-            | Ctl::RuleRemoveTargetByMsg(_, ts) => ts,
-            Ctl::RuleRemoveById(ids) => {
-                let rules = self.rules.clone();
-                let fixed = |r: &&Rule| ids.iter().any(|&(a, b)| (a..=b).contains(&r.id));
-                self.replay.off |= rules.replay.with_outcome(&rules.rules).any(|r| fixed(&r));
-                return;
+            | Ctl::RuleRemoveTargetByMsg(_, ts) => {
+                self.replay.off |= ts.iter().any(|t| t.var == Var::Tx);
             }
-            Ctl::RuleRemoveByTag(t) => {
+            Ctl::RuleRemoveById(_) | Ctl::RuleRemoveByTag(_) | Ctl::RuleRemoveByMsg(_) => {
                 let rules = self.rules.clone();
-                self.replay.off |= rules
-                    .replay
-                    .with_outcome(&rules.rules)
-                    .any(|r| r.has_tag(t));
-                return;
+                self.replay.off |= rules.replay.with_outcome(&rules.rules).any(removed);
             }
-            Ctl::RuleRemoveByMsg(m) => {
-                let rules = self.rules.clone();
-                self.replay.off |= rules
-                    .replay
-                    .with_outcome(&rules.rules)
-                    .any(|r| r.msg_matches(m));
-                return;
-            }
-            _ => return,
-        };
-        if ts.iter().any(|t| t.var == Var::Tx) {
-            self.replay.off = true;
+            _ => {}
         }
     }
 
