@@ -219,3 +219,120 @@ fn template_reads(t: &Template, reads: &mut Reads) -> Option<()> {
     }
     Some(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::{RuleSet, Transaction};
+
+    /// CRS at PL1 from the embedded bundle, with a rule before it that sets the paranoia
+    /// level from a request header (a `TX` write that makes the fixed rules reading it
+    /// evaluated); `replay` false drops the outcomes, so every rule is evaluated.
+    fn crs(replay: bool) -> Arc<RuleSet> {
+        let files = crate::bundle::file_set().expect("embedded bundle");
+        let text = r#"Include @recommended-conf
+SecRule REQUEST_HEADERS:x-pl "@rx ^([1-4])$" "id:100,phase:1,pass,nolog,capture,setvar:tx.blocking_paranoia_level=%{tx.1},setvar:tx.detection_paranoia_level=%{tx.1}"
+Include @crs-setup-conf
+Include @owasp_crs/*.conf
+"#;
+        let mut rs = RuleSet::compile("crs.conf", text, &files).expect("CRS compiles");
+        if !replay {
+            rs.replay.outcomes.clear();
+        }
+        Arc::new(rs)
+    }
+
+    /// What a request leaves that a user or a later rule can observe.
+    type Observed = (
+        Option<u16>,
+        Vec<(u64, String, String, bool, bool)>,
+        Vec<(String, Vec<u8>)>,
+    );
+
+    fn run(rs: &Arc<RuleSet>, req: &(&str, &str, &[(&str, &str)], &str)) -> (Observed, u32) {
+        let (method, uri, headers, body) = *req;
+        let mut tx = Transaction::new(rs.clone(), "diff-1");
+        tx.set_request_line(method, uri.as_bytes(), "HTTP/1.1");
+        tx.add_request_header(b"Host", b"example.com");
+        for (k, v) in headers {
+            tx.add_request_header(k.as_bytes(), v.as_bytes());
+        }
+        let mut status = tx.process_request_headers().map(|iv| iv.status);
+        if status.is_none() {
+            status = tx.append_request_body(body.as_bytes()).map(|iv| iv.status);
+        }
+        if status.is_none() {
+            status = tx.process_request_body().map(|iv| iv.status);
+        }
+        if status.is_none() {
+            tx.set_response_status(200, "HTTP/1.1");
+            tx.add_response_header(b"Content-Type", b"text/html");
+            status = tx.process_response_headers().map(|iv| iv.status);
+            let _ = tx.append_response_body(b"<html>ok</html>");
+            status = status.or(tx.process_response_body().map(|iv| iv.status));
+        }
+        tx.process_logging();
+        let matches = tx
+            .matches()
+            .iter()
+            .map(|m| (m.id, m.msg.clone(), m.line.clone(), m.log, m.auditlog))
+            .collect();
+        ((status, matches, tx.tx_members()), tx.stats().replayed)
+    }
+
+    #[test]
+    fn replay_changes_nothing_observable() {
+        let (with, without) = (crs(true), crs(false));
+        let form = [("Content-Type", "application/x-www-form-urlencoded")];
+        let json = [("Content-Type", "application/json")];
+        let pl4 = [("x-pl", "4")];
+        let pl2_form = [
+            ("x-pl", "2"),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ];
+        let requests: &[(&str, &str, &[(&str, &str)], &str)] = &[
+            ("GET", "/search?q=shoes&page=2&sort=price", &[], ""),
+            ("GET", "/", &[], ""),
+            ("GET", "/search?q=shoes", &pl4, ""),
+            ("GET", "/?id=1%27%20or%201=1--", &[], ""),
+            ("GET", "/?id=1%27%20or%201=1--", &pl4, ""),
+            ("GET", "/?q=%3Cscript%3Ealert(1)%3C/script%3E", &[], ""),
+            ("GET", "/?f=../../../../etc/passwd", &[], ""),
+            ("GET", "/?cmd=;cat%20/etc/passwd", &pl4, ""),
+            ("POST", "/submit", &form, "a=1&b=hello+world&c=x"),
+            ("POST", "/submit", &pl2_form, "a=1&b=hello+world&c=x"),
+            (
+                "POST",
+                "/submit",
+                &form,
+                "q=select+1+from+users+union+select+2",
+            ),
+            (
+                "POST",
+                "/api",
+                &json,
+                r#"{"name":"jane","tags":["a","b"],"n":3}"#,
+            ),
+            (
+                "POST",
+                "/api",
+                &json,
+                r#"{"q":"<img src=x onerror=alert(1)>"}"#,
+            ),
+            ("POST", "/api", &json, r#"{"broken":"#),
+            ("GET", "/index.php?x=%00", &[], ""),
+            ("GET", "/.env", &[], ""),
+            ("PROPFIND", "/", &[], ""),
+        ];
+        let mut replayed = 0;
+        for req in requests {
+            let (a, n) = run(&with, req);
+            let (b, none) = run(&without, req);
+            assert_eq!(none, 0);
+            replayed += n;
+            assert_eq!(a, b, "{req:?}");
+        }
+        assert!(replayed > 1000, "replay was exercised: {replayed} replays");
+    }
+}

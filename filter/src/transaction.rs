@@ -1127,6 +1127,16 @@ impl Transaction {
         self.tx.get(&key.to_ascii_lowercase())
     }
 
+    /// Every `TX` member, in name order (for tests comparing whole transactions).
+    #[cfg(test)]
+    pub(crate) fn tx_members(&self) -> Vec<(String, Vec<u8>)> {
+        self.tx
+            .sorted(|_| true)
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_vec()))
+            .collect()
+    }
+
     /// Whether this transaction is to be written to the audit log (`SecAuditEngine`,
     /// `ctl:auditEngine`, `SecAuditLogRelevantStatus`).
     pub fn audit_wanted(&self) -> bool {
