@@ -243,6 +243,9 @@ Include @owasp_crs/*.conf
         Arc::new(rs)
     }
 
+    /// Method, URI, headers and body.
+    type Request<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)], &'a str);
+
     /// What a request leaves that a user or a later rule can observe.
     type Observed = (
         Option<u16>,
@@ -250,7 +253,7 @@ Include @owasp_crs/*.conf
         Vec<(String, Vec<u8>)>,
     );
 
-    fn run(rs: &Arc<RuleSet>, req: &(&str, &str, &[(&str, &str)], &str)) -> (Observed, u32) {
+    fn run(rs: &Arc<RuleSet>, req: &Request<'_>) -> (Observed, u32) {
         let (method, uri, headers, body) = *req;
         let mut tx = Transaction::new(rs.clone(), "diff-1");
         tx.set_request_line(method, uri.as_bytes(), "HTTP/1.1");
@@ -291,7 +294,7 @@ Include @owasp_crs/*.conf
             ("x-pl", "2"),
             ("Content-Type", "application/x-www-form-urlencoded"),
         ];
-        let requests: &[(&str, &str, &[(&str, &str)], &str)] = &[
+        let requests: &[Request<'_>] = &[
             ("GET", "/search?q=shoes&page=2&sort=price", &[], ""),
             ("GET", "/", &[], ""),
             ("GET", "/search?q=shoes", &pl4, ""),
