@@ -100,6 +100,25 @@ pub struct RuleMatch {
     pub matched_var: (String, Vec<u8>),
 }
 
+impl RuleMatch {
+    /// The record of a match that is neither logged nor audit-logged: nothing will print
+    /// it, so it holds no text.
+    fn silent(id: u64, phase: u8, severity: Option<u8>) -> RuleMatch {
+        RuleMatch {
+            id,
+            phase,
+            msg: String::new(),
+            data: String::new(),
+            severity,
+            tags: Vec::new(),
+            line: String::new(),
+            log: false,
+            auditlog: false,
+            matched_var: (String::new(), Vec::new()),
+        }
+    }
+}
+
 /// A variable value produced for a rule: its name and bytes, borrowed where possible.
 #[derive(Debug)]
 struct Val<'a> {
@@ -1514,7 +1533,8 @@ impl Transaction {
             self.matched_vars.push(n, v);
         }
         if let Some(m) = &o.record {
-            self.matches.push(m.clone());
+            self.matches
+                .push(RuleMatch::silent(m.id, m.phase, m.severity));
         }
         true
     }
@@ -1650,18 +1670,8 @@ impl Transaction {
         let auditlog = a.auditlog.unwrap_or(true);
         if !log && !auditlog {
             // Nothing will print this match: skip expanding and formatting it.
-            self.matches.push(RuleMatch {
-                id: rule.id,
-                phase: rule.phase,
-                msg: String::new(),
-                data: String::new(),
-                severity: a.severity,
-                tags: Vec::new(),
-                line: String::new(),
-                log,
-                auditlog,
-                matched_var: (String::new(), Vec::new()),
-            });
+            self.matches
+                .push(RuleMatch::silent(rule.id, rule.phase, a.severity));
             return;
         }
         let msg = a
