@@ -16,17 +16,21 @@
 //! - every `TX` write that is not a replay (`setvar`, `capture`) marks its member *dirty*;
 //!   a fixed rule that reads a dirty member is evaluated, and its own writes mark theirs;
 //! - whatever leaves the benign path's flow ends replay for the transaction: a rule
-//!   evaluated (not replayed) that matches and skips (`skip`, `skipAfter`), a disruptive
-//!   action that stops the phases or `allow`s, a `ctl` that removes rules or targets or
-//!   changes the engine, a phase run without the one before it.
+//!   evaluated (not replayed) that matches and jumps (`skip`, `skipAfter`) over a fixed
+//!   rule that matched on the benign path, a disruptive action that stops the phases or
+//!   `allow`s, a `ctl` that removes a fixed rule or a `TX` target, a phase run without the
+//!   one before it.
 //!
 //! Why this is exact: until replay ends, the transaction has run the benign path's rules,
-//! in its order, except rules that matched where the benign path has them not match
-//! (they did not skip, else replay would have ended). Their only effects on later fixed
-//! rules are `TX` writes, which are dirty, and `MATCHED_VAR(S)`, which fixed rules do not
-//! read. So a fixed rule whose members are clean sees what it saw on the benign path and
-//! does the same: its `TX` writes (absolute values; a `+=`/`-=` reads its member, which
-//! is clean), its flow, its record. A fixed rule is one that, in each link of its chain:
+//! in its order, except rules that matched where the benign path has them not match, and
+//! the rules their jumps passed over, none of which matched on the benign path (so they
+//! had no effect there). The only effects of those matches on later fixed rules are `TX`
+//! writes, which are dirty, and `MATCHED_VAR(S)`, which fixed rules do not read; removing
+//! other rules by `ctl` removes rules that do not match on the benign path, and
+//! `ctl:ruleEngine` changes nothing a replayed `pass` does (`Off` stops all rules). So a
+//! fixed rule whose members are clean sees what it saw on the benign path and does the
+//! same: its `TX` writes (absolute values; a `+=`/`-=` reads its member, which is clean),
+//! its flow, its record. A fixed rule is one that, in each link of its chain:
 //! - has only `TX` targets (or none: `SecAction`), any operator (all are pure functions
 //!   of their input), macros naming only `TX` members or constant `RULE` fields;
 //! - runs only `setvar`s on `TX` (no `ctl`, `setenv`, `sanitise*`, other collections);
