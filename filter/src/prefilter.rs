@@ -952,14 +952,18 @@ pub struct Prefilter {
     pub clusters: Vec<Cluster>,
 }
 
+/// Whether targets `u` and `t` select the same members (same variable and selector, as
+/// written).
+fn same_target(u: &Target, t: &Target) -> bool {
+    u.var == t.var
+        && std::mem::discriminant(&u.selector) == std::mem::discriminant(&t.selector)
+        && u.selector.text() == t.selector.text()
+}
+
 /// Adds `t` to a group's target union unless a target already there selects all it does.
 fn add_target(union: &mut Vec<Target>, t: &Target) {
-    let covers = |u: &Target| {
-        u.var == t.var
-            && (matches!(u.selector, Selector::All)
-                || u.selector.text() == t.selector.text()
-                    && std::mem::discriminant(&u.selector) == std::mem::discriminant(&t.selector))
-    };
+    let covers =
+        |u: &Target| u.var == t.var && matches!(u.selector, Selector::All) || same_target(u, t);
     if union.iter().any(covers) {
         return;
     }
@@ -1141,13 +1145,7 @@ impl Prefilter {
                     .map(|g| g.targets.as_slice())
                     .unwrap_or_default()
                 {
-                    let same = |u: &Target| {
-                        u.var == t.var
-                            && std::mem::discriminant(&u.selector)
-                                == std::mem::discriminant(&t.selector)
-                            && u.selector.text() == t.selector.text()
-                    };
-                    match targets.iter_mut().find(|(u, _)| same(u)) {
+                    match targets.iter_mut().find(|(u, _)| same_target(u, t)) {
                         Some((_, bits)) => *bits |= 1 << pos,
                         None => targets.push((t.clone(), 1 << pos)),
                     }

@@ -54,7 +54,6 @@ use crate::actions::{RunAction, SetOp};
 use crate::collection::Value;
 use crate::macros::Template;
 use crate::rules::Rule;
-use crate::transaction::RuleMatch;
 use crate::variables::{Selector, Var};
 
 /// A set of interned `TX` member names (bit per [`Replay::keys`] entry).
@@ -82,8 +81,8 @@ pub(crate) struct Outcome {
     pub(crate) matched_var: (String, Vec<u8>),
     /// `MATCHED_VARS` afterwards.
     pub(crate) matched_vars: Vec<(String, Vec<u8>)>,
-    /// Its match record (neither logged nor audit-logged).
-    pub(crate) record: Option<RuleMatch>,
+    /// Whether it recorded a match (a silent one: neither logged nor audit-logged).
+    pub(crate) record: bool,
 }
 
 /// The fixed rules of a rule set and their benign-path outcomes.

@@ -328,16 +328,20 @@ impl TransformCache {
     /// a lookup.
     #[inline(always)]
     fn value<'a>(&'a mut self, r: &Rule, raw: &'a [u8], slot: u32) -> &'a [u8] {
-        if r.actions.transforms.is_empty() || r.keeps_plain && is_plain(raw) {
-            return raw;
-        }
-        self.lookup(r, raw, slot).unwrap_or(raw)
+        self.value_with(r, raw, slot, || is_plain(raw))
     }
 
-    /// [`TransformCache::value`] for a value whose [`is_plain`] is known.
+    /// [`TransformCache::value`] with [`is_plain`] of the value from `plain` (asked only
+    /// when the chain leaves plain values alone; known already in the prefilter's scans).
     #[inline(always)]
-    fn value_with<'a>(&'a mut self, r: &Rule, raw: &'a [u8], slot: u32, plain: bool) -> &'a [u8] {
-        if r.actions.transforms.is_empty() || r.keeps_plain && plain {
+    fn value_with<'a>(
+        &'a mut self,
+        r: &Rule,
+        raw: &'a [u8],
+        slot: u32,
+        plain: impl FnOnce() -> bool,
+    ) -> &'a [u8] {
+        if r.actions.transforms.is_empty() || r.keeps_plain && plain() {
             return raw;
         }
         self.lookup(r, raw, slot).unwrap_or(raw)
@@ -1248,7 +1252,7 @@ impl Transaction {
             }
             let outcome = rules.replay.outcomes.get(idx).and_then(Option::as_deref);
             let matched = match outcome.filter(|o| self.replay.admits(o)) {
-                Some(o) => self.replay_outcome(o),
+                Some(o) => self.replay_outcome(rule, o),
                 // On the benign path, a rule that is not fixed does not match.
                 None if self.sim.is_some() && !rules.replay.is_fixed(idx) => {
                     self.matched_vars.clear();
@@ -1391,7 +1395,11 @@ impl Transaction {
     fn scan_group(&mut self, g: usize) {
         let rules = self.rules.clone();
         let pf = &rules.prefilter;
-        let Some(group) = pf.groups.get(g) else {
+        let Some((group, rep)) = pf
+            .groups
+            .get(g)
+            .and_then(|group| Some((group, rules.rules.get(group.rep)?)))
+        else {
             return;
         };
         let cluster = group.cluster.and_then(|(c, _)| pf.clusters.get(c));
@@ -1429,13 +1437,7 @@ impl Transaction {
                     let group = pf.groups.get(*c.groups.get(pos as usize)?)?;
                     Some((group, rules.rules.get(group.rep)?))
                 };
-                // Any member reads the values (the rule matters only for `RULE`).
-                let any_rep = group_at(pending.trailing_zeros()).map(|(_, rep)| rep);
-                let targets = any_rep.map(|rep| (rep, c.targets.as_slice()));
-                for (t, groups, rep0) in targets
-                    .into_iter()
-                    .flat_map(|(rep, ts)| ts.iter().map(move |(t, g)| (t, g, rep)))
-                {
+                for (t, groups) in &c.targets {
                     let readers = groups & pending;
                     if readers == 0 {
                         continue;
@@ -1443,7 +1445,8 @@ impl Transaction {
                     // The body, one large value, is scanned by each group with its own
                     // automaton for it (see `prefilter::BodyScan`).
                     let body = t.var == Var::RequestBody;
-                    self.values(t, rep0, &mut |val| {
+                    // Any member's rule reads the values (it matters only for `RULE`).
+                    self.values(t, rep, &mut |val| {
                         let raw: &[u8] = &val.value;
                         let plain = is_plain(raw);
                         let mut shared = 0u64;
@@ -1451,10 +1454,10 @@ impl Transaction {
                         while left != 0 {
                             let pos = left.trailing_zeros();
                             left &= left - 1;
-                            let Some((group, rep)) = group_at(pos) else {
+                            let Some((group, group_rep)) = group_at(pos) else {
                                 continue;
                             };
-                            let v = cache.value_with(rep, raw, val.slot, plain);
+                            let v = cache.value_with(group_rep, raw, val.slot, || plain);
                             if std::ptr::eq(v, raw) && !body {
                                 shared |= 1 << pos;
                             } else {
@@ -1468,13 +1471,11 @@ impl Transaction {
                 }
             }
             None => {
-                if let Some(rep) = rules.rules.get(group.rep) {
-                    for t in &group.targets {
-                        self.values(t, rep, &mut |val| {
-                            let v = cache.value(rep, &val.value, val.slot);
-                            group.scan(t.var, v, |idx| mark(idx, val.slot));
-                        });
-                    }
+                for t in &group.targets {
+                    self.values(t, rep, &mut |val| {
+                        let v = cache.value(rep, &val.value, val.slot);
+                        group.scan(t.var, v, |idx| mark(idx, val.slot));
+                    });
                 }
             }
         }
@@ -1513,7 +1514,7 @@ impl Transaction {
 
     /// Replays a fixed rule's benign-path outcome (see [`crate::replay`]); returns whether
     /// it matched.
-    fn replay_outcome(&mut self, o: &Outcome) -> bool {
+    fn replay_outcome(&mut self, rule: &Rule, o: &Outcome) -> bool {
         self.stats.replayed += 1;
         self.matched_vars.clear();
         if !o.matched {
@@ -1532,9 +1533,10 @@ impl Transaction {
         for (n, v) in &o.matched_vars {
             self.matched_vars.push(n, v);
         }
-        if let Some(m) = &o.record {
+        if o.record {
+            let a = &rule.actions;
             self.matches
-                .push(RuleMatch::silent(m.id, m.phase, m.severity));
+                .push(RuleMatch::silent(rule.id, rule.phase, a.severity));
         }
         true
     }
@@ -1548,12 +1550,13 @@ impl Transaction {
             return;
         };
         let written = std::mem::take(&mut sim.written);
-        let record = match self.matches.last() {
-            Some(m) if matched && m.id == rule.id && !m.log && !m.auditlog => Some(m.clone()),
-            _ => None,
-        };
+        let record = matched
+            && self
+                .matches
+                .last()
+                .is_some_and(|m| m.id == rule.id && !m.log && !m.auditlog);
         let silent_pass =
-            record.is_some() && matches!(rule.actions.disruptive, None | Some(Disruptive::Pass));
+            record && matches!(rule.actions.disruptive, None | Some(Disruptive::Pass));
         let traceless = !matched && written.is_empty() && self.matched_vars.iter().next().is_none();
         if let (true, Some((reads, reads_any))) =
             (silent_pass || traceless, rules.replay.read_bits(idx))
