@@ -250,9 +250,9 @@ pub struct Rule {
     /// Id of the rule's transformation chain (equal chains share an id), for the
     /// per-transaction cache of transformed values.
     pub tchain: u32,
-    /// Whether every transformation of the chain leaves plain values unchanged
-    /// ([`crate::transformations::keeps_plain`]).
-    pub keeps_plain: bool,
+    /// The value classes of which a value needs one for the chain to change it: the union
+    /// of its steps' [`crate::transformations::triggers`].
+    pub triggers: u32,
     /// Bit per transformation of the chain (`Transform::id`; all bits if one is beyond 63):
     /// when each leaves a value unchanged, so does the chain.
     pub tmask: u64,
@@ -737,7 +737,7 @@ impl Compiler<'_> {
         let rule = Rule {
             // Assigned once all rules are read (`retag_transform_chains`).
             tchain: 0,
-            keeps_plain: false,
+            triggers: crate::transformations::class::ALWAYS,
             tmask: 0,
             tag_texts,
             msg_text,
@@ -825,7 +825,9 @@ impl Compiler<'_> {
                     .collect();
                 let next_id = self.chains.len() as u32 + 1;
                 r.tchain = *self.chains.entry(key.join(",")).or_insert(next_id);
-                r.keeps_plain = key.iter().all(|n| crate::transformations::keeps_plain(n));
+                r.triggers = key
+                    .iter()
+                    .fold(0, |m, n| m | crate::transformations::triggers(n));
                 r.tmask = r.actions.transforms.iter().fold(0, |m, t| {
                     m | 1u64.checked_shl(u32::from(t.id)).unwrap_or(u64::MAX)
                 });

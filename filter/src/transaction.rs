@@ -21,7 +21,7 @@ use crate::macros::{MacroRef, Template};
 use crate::operators::{self, OpOutput};
 use crate::replay::{set_bit, Bits, Outcome};
 use crate::rules::{AuditEngine, EngineMode, Item, LimitAction, Rule, RuleSet};
-use crate::transformations::is_plain;
+use crate::transformations::classes;
 use crate::variables::{Selector, Target, Var};
 
 /// Addresses of the connection a request came on.
@@ -287,6 +287,9 @@ struct TransformCache {
     chains: u32,
     /// The result for a value without a slot, or of a chain too long to cache.
     scratch: Vec<u8>,
+    /// Per collection kind and member (see [`slot`]), the value's [`classes`]; 0 when not
+    /// known yet (every value has [`crate::transformations::class::ALWAYS`]).
+    classes: Vec<Vec<u32>>,
 }
 
 /// The cached transformations of one value.
@@ -323,28 +326,51 @@ impl SlotCache {
 }
 
 impl TransformCache {
-    /// `raw` after rule `r`'s transformation chain. An empty chain, or a plain value
-    /// ([`is_plain`]) under a chain that leaves plain values alone, is `raw` itself, without
-    /// a lookup.
+    /// `raw` after rule `r`'s transformation chain. An empty chain, or a value without
+    /// any of the chain's trigger classes ([`classes`], [`Rule::triggers`]), is `raw`
+    /// itself, without a lookup.
     #[inline(always)]
     fn value<'a>(&'a mut self, r: &Rule, raw: &'a [u8], slot: u32) -> &'a [u8] {
-        self.value_with(r, raw, slot, || is_plain(raw))
-    }
-
-    /// [`TransformCache::value`] with [`is_plain`] of the value from `plain` (asked only
-    /// when the chain leaves plain values alone; known already in the prefilter's scans).
-    #[inline(always)]
-    fn value_with<'a>(
-        &'a mut self,
-        r: &Rule,
-        raw: &'a [u8],
-        slot: u32,
-        plain: impl FnOnce() -> bool,
-    ) -> &'a [u8] {
-        if r.actions.transforms.is_empty() || r.keeps_plain && plain() {
+        if r.actions.transforms.is_empty() || r.triggers & self.classes_of(raw, slot) == 0 {
             return raw;
         }
         self.lookup(r, raw, slot).unwrap_or(raw)
+    }
+
+    /// The [`classes`] of `raw`, the value in `slot`: computed once per slot (a value is
+    /// read by dozens of rules), each time for a value without one.
+    #[inline]
+    fn classes_of(&mut self, raw: &[u8], slot: u32) -> u32 {
+        let (kind, i) = ((slot >> 20) as usize, (slot & 0xf_ffff) as usize);
+        match self
+            .classes
+            .get(kind)
+            .and_then(|list| list.get(i.wrapping_sub(1)))
+        {
+            Some(&c) if c != 0 => c,
+            _ => self.learn_classes(raw, kind, i),
+        }
+    }
+
+    /// Computes and records the classes of the value of member `i` (from 1; 0 is no slot)
+    /// of collection `kind`.
+    fn learn_classes(&mut self, raw: &[u8], kind: usize, i: usize) -> u32 {
+        let c = classes(raw);
+        if i == 0 {
+            return c;
+        }
+        if self.classes.len() <= kind {
+            self.classes.resize_with(kind + 1, Vec::new);
+        }
+        if let Some(list) = self.classes.get_mut(kind) {
+            if list.len() < i {
+                list.resize(i.max(32), 0);
+            }
+            if let Some(slot) = list.get_mut(i - 1) {
+                *slot = c;
+            }
+        }
+        c
     }
 
     /// The value after the chain, or `None` when the chain leaves it unchanged; cached
@@ -767,6 +793,7 @@ impl Transaction {
                     slots: FxHashMap::with_capacity_and_hasher(64, Default::default()),
                     chains: rules.chain_count,
                     scratch: Vec::new(),
+                    classes: Vec::new(),
                 },
                 scratch: Scratch::default(),
             })),
@@ -1448,7 +1475,7 @@ impl Transaction {
                     // Any member's rule reads the values (it matters only for `RULE`).
                     self.values(t, rep, &mut |val| {
                         let raw: &[u8] = &val.value;
-                        let plain = is_plain(raw);
+                        let classes = cache.classes_of(raw, val.slot);
                         let mut shared = 0u64;
                         let mut left = readers;
                         while left != 0 {
@@ -1457,7 +1484,11 @@ impl Transaction {
                             let Some((group, group_rep)) = group_at(pos) else {
                                 continue;
                             };
-                            let v = cache.value_with(group_rep, raw, val.slot, || plain);
+                            let v = if group_rep.triggers & classes == 0 {
+                                raw
+                            } else {
+                                cache.value(group_rep, raw, val.slot)
+                            };
                             if std::ptr::eq(v, raw) && !body {
                                 shared |= 1 << pos;
                             } else {

@@ -98,42 +98,120 @@ const REGISTRY: &[(&str, TransformFn)] = &[
     ("utf8toUnicode", utf8_to_unicode::utf8_to_unicode),
 ];
 
-/// Transformations that leave every [plain](is_plain) value as it is: each acts only on
-/// bytes a plain value does not have (`%`, `+`, `&`, `\\`, `/`, `.`, quotes, comment
-/// markers, whitespace, NUL, upper-case letters, bytes ≥ 0x80). `sqlHexDecode` (`0x41`),
-/// `hexDecode`, the `base64*`, hashing, encoding, even and odd parity, `length` and
-/// `uppercase` change plain values and are not here. `tests.rs` applies every
-/// transformation to random plain values and checks this list both ways.
-const KEEP_PLAIN: &[&str] = &[
-    "cmdLine",
-    "cmd_line",
-    "compressWhitespace",
-    "compress_whitespace",
-    "cssDecode",
-    "escapeSeqDecode",
-    "htmlEntityDecode",
-    "jsDecode",
-    "lowercase",
-    "none",
-    "normalisePath",
-    "normalizePath",
-    "normalisePathWin",
-    "normalizePathWin",
-    "parityZero7bit",
-    "phpArgsNames",
-    "removeComments",
-    "removeCommentsChar",
-    "replaceComments",
-    "removeNulls",
-    "replaceNulls",
-    "removeWhitespace",
-    "trim",
-    "trimLeft",
-    "trimRight",
-    "urlDecode",
-    "urlDecodeUni",
-    "utf8toUnicode",
-];
+/// Byte classes of a value ([`classes`]), one bit each: a transformation changes a value
+/// only if the value has one of its *trigger* classes ([`triggers`]), so a chain whose
+/// triggers the value lacks leaves it as it is and need not run (nor its result be cached).
+/// Bytes `[a-z0-9_]` are in no class: a value made only of them (most argument names and
+/// many values, `page`, `42`, `red`) has none but [`class::ALWAYS`]. Pair classes (`--`,
+/// two spaces, `/*`, `*/`) narrow the triggers of the comment and whitespace steps, whose
+/// single bytes (`t-shirt`, `a b`) are common in benign text.
+pub mod class {
+    /// Set in every value: the trigger of a transformation that may change any value.
+    pub const ALWAYS: u32 = 1;
+    /// `A-Z`.
+    pub const UPPER: u32 = 1 << 1;
+    /// Bytes ≥ 0x80.
+    pub const HIGH: u32 = 1 << 2;
+    /// NUL.
+    pub const NUL: u32 = 1 << 3;
+    /// A space.
+    pub const SPACE: u32 = 1 << 4;
+    /// `\t`, `\n`, `\v`, `\f`, `\r`.
+    pub const WS: u32 = 1 << 5;
+    /// `%` or `+`.
+    pub const URL: u32 = 1 << 6;
+    /// `&`.
+    pub const AMP: u32 = 1 << 7;
+    /// `\\`.
+    pub const BSLASH: u32 = 1 << 8;
+    /// `"`, `'` or `^`.
+    pub const QUOTE: u32 = 1 << 9;
+    /// `,` or `;`.
+    pub const COMMA: u32 = 1 << 10;
+    /// `/`.
+    pub const SLASH: u32 = 1 << 11;
+    /// `#`.
+    pub const HASH: u32 = 1 << 12;
+    /// `-`.
+    pub const DASH: u32 = 1 << 13;
+    /// `*`.
+    pub const STAR: u32 = 1 << 14;
+    /// Any other byte outside `[a-z0-9_]` (`.`, `<`, `(`, `=`, `:`, …).
+    pub const OTHER: u32 = 1 << 15;
+    /// The value ends with `.`.
+    pub const DOT_END: u32 = 1 << 16;
+    /// `--`.
+    pub const DASHES: u32 = 1 << 17;
+    /// Two spaces in a row.
+    pub const SPACES: u32 = 1 << 18;
+    /// `/*`.
+    pub const OPEN_COMMENT: u32 = 1 << 19;
+    /// `*/`.
+    pub const CLOSE_COMMENT: u32 = 1 << 20;
+    /// Every class but [`ALWAYS`]: the triggers of a transformation that changes no
+    /// value made only of `[a-z0-9_]` but whose finer triggers are not listed.
+    pub const ANY_BYTE: u32 = (1 << 21) - 2;
+}
+
+/// The single-byte class of each byte ([`class`]).
+static CLASS: [u32; 256] = {
+    use class::*;
+    let mut t = [0u32; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = match c {
+            b'a'..=b'z' | b'0'..=b'9' | b'_' => 0,
+            b'A'..=b'Z' => UPPER,
+            0x80..=0xff => HIGH,
+            0 => NUL,
+            b' ' => SPACE,
+            b'\t' | b'\n' | 0x0b | 0x0c | b'\r' => WS,
+            b'%' | b'+' => URL,
+            b'&' => AMP,
+            b'\\' => BSLASH,
+            b'"' | b'\'' | b'^' => QUOTE,
+            b',' | b';' => COMMA,
+            b'/' => SLASH,
+            b'#' => HASH,
+            b'-' => DASH,
+            b'*' => STAR,
+            _ => OTHER,
+        };
+        b += 1;
+    }
+    t
+};
+
+/// The classes of `v` ([`class`]), [`class::ALWAYS`] included: one table load per byte,
+/// and a search for the pair classes only when the value has their bytes.
+pub fn classes(v: &[u8]) -> u32 {
+    use class::*;
+    let mut m = ALWAYS;
+    for &b in v {
+        m |= CLASS[usize::from(b)];
+    }
+    if v.last() == Some(&b'.') {
+        m |= DOT_END;
+    }
+    // A pair needs its first byte: look for it with `memchr` and check the next byte.
+    let pair = |a: u8, b: u8| memchr::memchr_iter(a, v).any(|i| v.get(i + 1) == Some(&b));
+    if m & DASH != 0 && pair(b'-', b'-') {
+        m |= DASHES;
+    }
+    if m & SPACE != 0 && pair(b' ', b' ') {
+        m |= SPACES;
+    }
+    if m & STAR != 0 {
+        if pair(b'/', b'*') {
+            m |= OPEN_COMMENT;
+        }
+        if pair(b'*', b'/') {
+            m |= CLOSE_COMMENT;
+        }
+    }
+    m
+}
 
 /// The bytes of `input` that `keep` accepts, in a buffer sized for all of them (collecting
 /// a filtered iterator grows one from 8 bytes, reallocating on the way).
@@ -143,30 +221,38 @@ fn kept(input: &[u8], keep: impl Fn(u8) -> bool) -> Vec<u8> {
     out
 }
 
-/// Whether the transformation named `name` leaves every plain value unchanged (so a chain
-/// of such transformations need not run, nor its result be cached, for a plain value).
-pub fn keeps_plain(name: &str) -> bool {
-    KEEP_PLAIN.iter().any(|n| n.eq_ignore_ascii_case(name))
-}
-
-/// Whether `v` is plain: only `[a-z0-9_]` (most argument names and many values, `page`,
-/// `42`, `red`).
-#[inline]
-pub fn is_plain(v: &[u8]) -> bool {
-    v.iter().all(|&b| PLAIN[usize::from(b)])
-}
-
-/// The bytes of a plain value ([`is_plain`]), one load per byte.
-static PLAIN: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        t[b] = c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_';
-        b += 1;
+/// The classes of which a value needs one for the transformation named `name` to change
+/// it ([`class`]); [`class::ALWAYS`] when it may change any value. Each entry follows the
+/// function's own early exit or loop (see its file); `tests.rs` applies every
+/// transformation to random values without its triggers and checks that none changes.
+pub fn triggers(name: &str) -> u32 {
+    use class::*;
+    match name.to_ascii_lowercase().as_str() {
+        "none" => 0,
+        // `"`, `'`, `\\`, `^` dropped; space, `,`, `;`, `\t`, `\r`, `\n` squeezed; a space
+        // before `/` or `(` dropped; letters lower-cased.
+        "cmdline" | "cmd_line" => QUOTE | BSLASH | SPACE | COMMA | WS | UPPER,
+        // A run of whitespace (a space alone stays).
+        "compresswhitespace" | "compress_whitespace" => WS | SPACES,
+        "removewhitespace" => SPACE | WS | HIGH, // NBSP is 0xA0
+        "trim" | "trimleft" | "trimright" => SPACE | WS,
+        "cssdecode" | "escapeseqdecode" | "jsdecode" => BSLASH,
+        "htmlentitydecode" => AMP,
+        "lowercase" => UPPER,
+        "normalisepath" | "normalizepath" => SLASH | DOT_END,
+        "normalisepathwin" | "normalizepathwin" => SLASH | BSLASH | DOT_END,
+        "parityzero7bit" | "utf8tounicode" => HIGH,
+        // `/*`, `<!--` and `--` open a comment, `#` ends the value.
+        "removecomments" => OPEN_COMMENT | DASHES | HASH,
+        // `/*`, `*/`, `<!--`, `-->`, `--` and `#` are dropped.
+        "removecommentschar" => OPEN_COMMENT | CLOSE_COMMENT | DASHES | HASH,
+        "replacecomments" => OPEN_COMMENT,
+        "removenulls" | "replacenulls" => NUL,
+        "urldecode" | "urldecodeuni" => URL,
+        "phpargsnames" => ANY_BYTE,
+        _ => ALWAYS,
     }
-    t
-};
+}
 
 /// Looks a transformation up by its SecLang name (`lowercase`, `urlDecodeUni`, …).
 ///

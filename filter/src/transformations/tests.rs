@@ -255,11 +255,17 @@ fn random_inputs_do_not_panic() {
     }
 }
 
-/// Every transformation `keeps_plain` names leaves plain values unchanged; the others
-/// change some plain value (so the list is not too short by accident either).
+/// A transformation changes no value that lacks its trigger classes (`triggers`): random
+/// values over the bytes outside its single-byte triggers, kept when `classes` finds none
+/// of its triggers (pairs such as `--` may still form), come out unchanged. And a
+/// transformation left to trigger on every value does change some value made only of
+/// `[a-z0-9_]` (so `triggers` is not too short by accident either).
 #[test]
-fn keep_plain_list_is_right() {
+fn triggers_are_right() {
+    use super::class;
     const PLAIN: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789_";
+    // Letters and digits, a member of every class, and bytes that start pairs.
+    const MIX: &[u8] = b"ab0_AZ \t\n\x0b\x0c\r%+&\\\"'^,;/#.-*<!>(=[]@:\x00\x7f\x80\xa0\xc3\xa9";
     let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
     let mut next = move || {
         seed ^= seed << 13;
@@ -267,35 +273,47 @@ fn keep_plain_list_is_right() {
         seed ^= seed << 17;
         seed
     };
-    let mut samples: Vec<Vec<u8>> = vec![Vec::new(), b"0x41".to_vec(), b"a".to_vec()];
-    for _ in 0..2_000 {
-        let len = (next() % 40) as usize;
-        samples.push(
-            (0..len)
-                .map(|_| PLAIN[(next() % PLAIN.len() as u64) as usize])
-                .collect(),
-        );
-    }
     for name in super::names() {
         let f = super::lookup(name).expect("registered");
-        let changed = samples.iter().find(|s| {
-            assert!(super::is_plain(s));
-            f(s).is_some_and(|out| out != **s)
-        });
-        if super::keeps_plain(name) {
+        let t = super::triggers(name);
+        if t & class::ALWAYS != 0 {
+            let changes_plain = (0..2_000).any(|_| {
+                let len = (next() % 40) as usize;
+                let v: Vec<u8> = (0..len)
+                    .map(|_| PLAIN[(next() % PLAIN.len() as u64) as usize])
+                    .collect();
+                assert_eq!(super::classes(&v), class::ALWAYS, "{}", show(&v));
+                f(&v).is_some()
+            }) || f(b"0x41").is_some();
             assert!(
-                changed.is_none(),
-                "{name} changed plain {:?}",
-                changed.map(|s| show(s))
+                changes_plain,
+                "{name} changes no plain value: give it triggers"
             );
-        } else {
-            assert!(
-                changed.is_some(),
-                "{name} changes no plain value: add it to KEEP_PLAIN?"
-            );
+            continue;
         }
+        let alphabet: Vec<u8> = MIX
+            .iter()
+            .copied()
+            .filter(|&b| super::CLASS[usize::from(b)] & t == 0)
+            .collect();
+        let mut checked = 0;
+        for _ in 0..20_000 {
+            let len = (next() % 24) as usize;
+            let v: Vec<u8> = (0..len)
+                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                .collect();
+            if super::classes(&v) & t != 0 {
+                continue;
+            }
+            checked += 1;
+            assert_eq!(f(&v), None, "{name} changed {}", show(&v));
+        }
+        assert!(checked > 5_000, "{name}: only {checked} values checked");
     }
-    assert!(!super::is_plain(b"Shoes"));
-    assert!(!super::is_plain(b"a.b"));
-    assert!(!super::is_plain(b"a b"));
+    assert_eq!(super::classes(b"page_2"), class::ALWAYS);
+    assert_ne!(super::classes(b"Shoes") & class::UPPER, 0);
+    assert_ne!(super::classes(b"a--b") & class::DASHES, 0);
+    assert_eq!(super::classes(b"t-shirt") & class::DASHES, 0);
+    assert_ne!(super::classes(b"a  b") & class::SPACES, 0);
+    assert_ne!(super::classes(b"1.") & class::DOT_END, 0);
 }
