@@ -825,9 +825,7 @@ impl Compiler<'_> {
                     .collect();
                 let next_id = self.chains.len() as u32 + 1;
                 r.tchain = *self.chains.entry(key.join(",")).or_insert(next_id);
-                r.triggers = key
-                    .iter()
-                    .fold(0, |m, n| m | crate::transformations::triggers(n));
+                r.triggers = r.actions.transforms.iter().fold(0, |m, t| m | t.triggers);
                 r.tmask = r.actions.transforms.iter().fold(0, |m, t| {
                     m | 1u64.checked_shl(u32::from(t.id)).unwrap_or(u64::MAX)
                 });

@@ -1856,18 +1856,24 @@ impl Transaction {
             let mut hit: Option<Cow<'_, [u8]>> = None;
             if a.multi_match {
                 // multiMatch: the operator runs on the value before and after each
-                // transformation that changed it (ModSecurity reference manual).
+                // transformation that changed it (ModSecurity reference manual). A step
+                // whose triggers the current value lacks leaves it as it is and is not run.
                 out.reset();
                 if compiled.matches(raw, out) != op.negated {
                     hit = Some(Cow::Borrowed(raw));
                 }
+                let mut classes = cache.classes_of(raw, val.slot);
                 let mut cur: Option<Vec<u8>> = None;
                 for t in &a.transforms {
                     if hit.is_some() {
                         break;
                     }
+                    if t.triggers & classes == 0 {
+                        continue;
+                    }
                     let input = cur.as_deref().unwrap_or(raw);
                     if let Some(next) = t.apply(input) {
+                        classes = crate::transformations::classes(&next);
                         out.reset();
                         if compiled.matches(&next, out) != op.negated {
                             hit = Some(Cow::Owned(next.clone()));

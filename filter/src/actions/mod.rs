@@ -113,6 +113,9 @@ pub struct Transform {
     pub id: u8,
     /// For `urlDecodeUni`, the `SecUnicodeMapFile` map (set by the rule compiler).
     pub unicode_map: Option<Arc<UnicodeMap>>,
+    /// The value classes of which a value needs one for the transformation to change it
+    /// ([`transformations::triggers`]).
+    pub triggers: u32,
 }
 
 impl Transform {
@@ -359,6 +362,7 @@ impl Actions {
                     let (id, func) = transformations::lookup_indexed(&v)
                         .ok_or_else(|| format!("unknown transformation `{v}`"))?;
                     self.transforms.push(Transform {
+                        triggers: transformations::triggers(&v),
                         name: v,
                         func,
                         id,
