@@ -1484,7 +1484,7 @@ impl Transaction {
                             let Some((group, group_rep)) = group_at(pos) else {
                                 continue;
                             };
-                            let v = if group_rep.triggers & classes == 0 {
+                            let v = if group.triggers & classes == 0 {
                                 raw
                             } else {
                                 cache.value(group_rep, raw, val.slot)

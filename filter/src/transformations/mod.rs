@@ -213,6 +213,23 @@ pub fn classes(v: &[u8]) -> u32 {
     m
 }
 
+/// [`triggers`] for a case-insensitive reader of the result (the prefilter's scans): the
+/// classes without which the transformation leaves a value as it is *up to ASCII case*.
+/// `lowercase` and `cmdLine` only lower-case a value whose sole trigger is `A-Z`, so
+/// [`class::UPPER`] is not one of theirs here; and a lower-cased value has no class the
+/// value did not have, so later steps are not triggered by it either.
+pub fn case_blind_triggers(name: &str) -> u32 {
+    let t = triggers(name);
+    if name.eq_ignore_ascii_case("lowercase")
+        || name.eq_ignore_ascii_case("cmdLine")
+        || name.eq_ignore_ascii_case("cmd_line")
+    {
+        t & !class::UPPER
+    } else {
+        t
+    }
+}
+
 /// The bytes of `input` that `keep` accepts, in a buffer sized for all of them (collecting
 /// a filtered iterator grows one from 8 bytes, reallocating on the way).
 fn kept(input: &[u8], keep: impl Fn(u8) -> bool) -> Vec<u8> {

@@ -257,7 +257,8 @@ fn random_inputs_do_not_panic() {
 
 /// A transformation changes no value that lacks its trigger classes (`triggers`): random
 /// values over the bytes outside its single-byte triggers, kept when `classes` finds none
-/// of its triggers (pairs such as `--` may still form), come out unchanged. And a
+/// of its triggers (pairs such as `--` may still form), come out unchanged; and at most
+/// lower-cased without its `case_blind_triggers`. And a
 /// transformation left to trigger on every value does change some value made only of
 /// `[a-z0-9_]` (so `triggers` is not too short by accident either).
 #[test]
@@ -309,6 +310,27 @@ fn triggers_are_right() {
             assert_eq!(f(&v), None, "{name} changed {}", show(&v));
         }
         assert!(checked > 5_000, "{name}: only {checked} values checked");
+        // Without its case-blind triggers, a value comes out as it is or lower-cased.
+        let t = super::case_blind_triggers(name);
+        let alphabet: Vec<u8> = MIX
+            .iter()
+            .copied()
+            .filter(|&b| super::CLASS[usize::from(b)] & t == 0)
+            .collect();
+        for _ in 0..20_000 {
+            let len = (next() % 24) as usize;
+            let v: Vec<u8> = (0..len)
+                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                .collect();
+            if super::classes(&v) & t == 0 {
+                let out = f(&v);
+                assert!(
+                    out.is_none() || out == Some(v.to_ascii_lowercase()),
+                    "{name} changed {} beyond case",
+                    show(&v)
+                );
+            }
+        }
     }
     assert_eq!(super::classes(b"page_2"), class::ALWAYS);
     assert_ne!(super::classes(b"Shoes") & class::UPPER, 0);
