@@ -63,6 +63,7 @@ pub fn parse_limited(
         input: body,
         pos: 0,
         containers: Vec::new(),
+        path: Vec::new(),
         current_key: Vec::new(),
         args: Vec::new(),
         max_args,
@@ -71,10 +72,12 @@ pub fn parse_limited(
     (p.args, error)
 }
 
-/// One open container: its name (`JSONContainer::m_name`) and, for arrays, the index of
-/// the next element (`JSONContainerArray::m_elementCounter`).
+/// One open container: where its part of [`Parser::path`] starts, the length of its name
+/// (`JSONContainer::m_name`) there and, for arrays, the index of the next element
+/// (`JSONContainerArray::m_elementCounter`).
 struct Container {
-    name: Vec<u8>,
+    base: usize,
+    name_len: usize,
     /// `Some(counter)` for an array, `None` for an object.
     array: Option<usize>,
 }
@@ -97,6 +100,10 @@ struct Parser<'a> {
     input: &'a [u8],
     pos: usize,
     containers: Vec<Container>,
+    /// The open containers' names with their `.array_<n>` or `.` suffixes: the start of
+    /// the next argument's name, kept up to date as containers open, count and close
+    /// (rather than rebuilt for every argument).
+    path: Vec<u8>,
     current_key: Vec<u8>,
     args: Vec<Pair>,
     /// Stop once `args` holds more than this (see [`parse_limited`]).
@@ -139,7 +146,14 @@ impl Parser<'_> {
                             // by the current key.
                             let name = self.take_current_key();
                             let array = (c == b'[').then_some(0);
-                            self.containers.push(Container { name, array });
+                            let base = self.path.len();
+                            self.path.extend_from_slice(&name);
+                            self.containers.push(Container {
+                                base,
+                                name_len: name.len(),
+                                array,
+                            });
+                            self.write_suffix();
                             if self.containers.len() > max_depth {
                                 return Err("JSON depth limit exceeded".into());
                             }
@@ -265,34 +279,56 @@ impl Parser<'_> {
     /// (arrays) or `.` (objects), then the current key unless the innermost container is
     /// an array.
     fn add_argument(&mut self, value: Vec<u8>) {
-        let mut path = Vec::new();
-        for c in &self.containers {
-            path.extend_from_slice(&c.name);
-            match c.array {
-                Some(n) => {
-                    path.extend_from_slice(b".array_");
-                    path.extend_from_slice(n.to_string().as_bytes());
-                }
-                None => path.push(b'.'),
-            }
+        let in_array = matches!(
+            self.containers.last(),
+            Some(Container { array: Some(_), .. })
+        );
+        let key = if in_array {
+            Vec::new()
+        } else {
+            self.take_current_key()
+        };
+        let mut name = Vec::with_capacity(self.path.len() + key.len());
+        name.extend_from_slice(&self.path);
+        name.extend_from_slice(&key);
+        self.args.push((name, value));
+        if in_array {
+            self.count_element();
         }
-        match self.containers.last_mut() {
-            Some(Container { array: Some(n), .. }) => *n += 1,
-            _ => {
-                let key = self.take_current_key();
-                path.extend_from_slice(&key);
-            }
+    }
+
+    /// Counts one more element of the innermost container, an array, and renumbers its
+    /// suffix in [`Parser::path`].
+    fn count_element(&mut self) {
+        if let Some(Container { array: Some(n), .. }) = self.containers.last_mut() {
+            *n += 1;
+            self.write_suffix();
         }
-        self.args.push((path, value));
+    }
+
+    /// Rewrites the innermost container's suffix in [`Parser::path`]: `.array_<n>` or `.`.
+    fn write_suffix(&mut self) {
+        let Some(c) = self.containers.last() else {
+            return;
+        };
+        self.path.truncate(c.base + c.name_len);
+        match c.array {
+            Some(n) => {
+                use std::io::Write;
+                // Writing to a Vec cannot fail.
+                let _ = write!(self.path, ".array_{n}");
+            }
+            None => self.path.push(b'.'),
+        }
     }
 
     /// `yajl_end_map` / `yajl_end_array`: pop, then count the closed container as an
     /// element of an enclosing array.
     fn end_container(&mut self) {
-        self.containers.pop();
-        if let Some(Container { array: Some(n), .. }) = self.containers.last_mut() {
-            *n += 1;
+        if let Some(c) = self.containers.pop() {
+            self.path.truncate(c.base);
         }
+        self.count_element();
     }
 
     fn literal(&mut self, word: &[u8]) -> Result<(), String> {
@@ -372,11 +408,15 @@ impl Parser<'_> {
         let start = self.pos;
         // Find the closing quote first, so UTF-8 validation covers the raw token.
         let mut end = start;
+        let mut escaped = false;
         loop {
             match self.input.get(end) {
                 None => return Err(PREMATURE_EOF.into()),
                 Some(b'"') => break,
-                Some(b'\\') => end += 2,
+                Some(b'\\') => {
+                    escaped = true;
+                    end += 2;
+                }
                 Some(&c) if c < 0x20 => {
                     return Err("lexical error: invalid character inside string.".into())
                 }
@@ -388,6 +428,9 @@ impl Parser<'_> {
             return Err("lexical error: invalid bytes in UTF8 string.".into());
         }
         self.pos = end + 1;
+        if !escaped {
+            return Ok(raw.to_vec());
+        }
         let mut out = Vec::with_capacity(raw.len());
         let mut i = 0;
         while let Some(&c) = raw.get(i) {
