@@ -130,6 +130,68 @@ struct Val<'a> {
     slot: u32,
 }
 
+/// Emits the members of `list` (collection `kind`, see [`slot`]) that target `t` selects,
+/// their names (`names`) or values, under `label`: all of them, or those in `only` (sorted
+/// slots of the candidate values of the rule being evaluated) and those without a slot.
+#[inline(always)]
+fn pairs_of<'a, F: FnMut(Val<'a>)>(
+    t: &Target,
+    only: Option<&[u64]>,
+    out: &mut F,
+    list: &'a [Pair],
+    names: bool,
+    label: &'static str,
+    kind: u32,
+) {
+    let kind = kind * 2 + u32::from(names);
+    let all = matches!(t.selector, Selector::All);
+    let mut emit = |i: usize, (k, v): &'a Pair| {
+        if all || t.selector.selects(k) {
+            out(Val {
+                name: Name::Keyed(label, Cow::Borrowed(k)),
+                value: Cow::Borrowed(if names { k } else { v }),
+                slot: slot(kind, i),
+            });
+        }
+    };
+    match only {
+        Some(hits) => candidate_members(list, kind, hits, &mut emit),
+        None => {
+            for (i, pair) in list.iter().enumerate() {
+                emit(i, pair);
+            }
+        }
+    }
+}
+
+/// Calls `emit` with the members of `list` (collection `kind`, see [`slot`]) whose slot is
+/// in `hits` (sorted slots of one rule's candidate values), in list order, and with the
+/// members too far down the list for a slot, which are never ruled out.
+#[inline(never)]
+fn candidate_members<'a>(
+    list: &'a [Pair],
+    kind: u32,
+    hits: &[u64],
+    emit: &mut impl FnMut(usize, &'a Pair),
+) {
+    let first = slot(kind, 0);
+    let from = hits.partition_point(|&h| (h as u32) < first);
+    for &h in hits.get(from..).unwrap_or_default() {
+        let slot = h as u32;
+        if slot >> 20 != kind {
+            break;
+        }
+        let i = (slot & 0xf_ffff) as usize - 1;
+        if let Some(pair) = list.get(i) {
+            emit(i, pair);
+        }
+    }
+    const NO_SLOT: usize = (1 << 20) - 1;
+    for (i, pair) in list.iter().enumerate().skip(NO_SLOT) {
+        emit(i, pair);
+    }
+}
+
 /// Slot of member `i` of collection `kind` (see [`Val::slot`]).
 fn slot(kind: u32, i: usize) -> u32 {
     if i >= (1 << 20) - 1 {
@@ -517,6 +579,10 @@ struct PrefilterState {
     hits: Vec<u64>,
     /// Rule index + 1 of the chain starter being evaluated with per-value candidates.
     current: usize,
+    /// While a chain starter with per-value candidates is evaluated, their range in
+    /// `hits`: its collections' values are gathered from them only (see
+    /// [`Transaction::members`]).
+    restrict: Option<(usize, usize)>,
 }
 
 /// Per-request state and phase driver.
@@ -804,6 +870,7 @@ impl Transaction {
                 cand: vec![0; rules.rules.len().div_ceil(64)],
                 hits: Vec::new(),
                 current: 0,
+                restrict: None,
             },
             replay: ReplayState {
                 dirty: SmallVec::from_elem(0, rules.replay.words()),
@@ -1534,13 +1601,14 @@ impl Transaction {
     }
 
     /// The values (sorted `slot`s in [`PrefilterState::hits`]) in which the prefilter found
-    /// a literal of the chain starter being evaluated, or `None` if it is evaluated on all.
-    fn candidate_values(&self) -> Option<&[u64]> {
+    /// a literal of the chain starter being evaluated, or `None` if it is evaluated on all:
+    /// their range in the hits.
+    fn candidate_range(&self) -> Option<(usize, usize)> {
         let idx = self.prefilter.current.checked_sub(1)? as u64;
         let hits = &self.prefilter.hits;
         let lo = hits.partition_point(|&h| h >> 32 < idx);
         let hi = lo + hits.get(lo..)?.partition_point(|&h| h >> 32 == idx);
-        hits.get(lo..hi)
+        Some((lo, hi))
     }
 
     /// Replays a fixed rule's benign-path outcome (see [`crate::replay`]); returns whether
@@ -1810,11 +1878,15 @@ impl Transaction {
         let mut tested = 0u32;
         // A candidate chain starter runs on the values that hold one of its literals
         // (and on values without a slot, which the prefilter cannot tell apart).
-        let cands = if std::ptr::eq(r, starter) {
-            self.candidate_values()
+        // The collections' members are then gathered from the candidates directly (with
+        // `prefilter-check`, all are, to test the others).
+        let range = if std::ptr::eq(r, starter) {
+            self.candidate_range()
         } else {
             None
         };
+        self.prefilter.restrict = range.filter(|_| !cfg!(feature = "prefilter-check"));
+        let cands = range.and_then(|(lo, hi)| self.prefilter.hits.get(lo..hi));
         // Values come in slot order within a target: a cursor into the candidates walks
         // them once, found again by binary search when the next target starts over.
         let mut cursor = 0usize;
@@ -1892,6 +1964,7 @@ impl Transaction {
                 scratch.push(&val.name, &v, std::mem::take(&mut out.captures));
             }
         });
+        self.prefilter.restrict = None;
         self.stats.op_calls += tested;
         let matched_any = !scratch.hits.is_empty();
         for (name, value, captures) in scratch.hits.drain(..) {
@@ -2065,18 +2138,16 @@ impl Transaction {
     /// Emits the values target `t` selects (not counted) to `out`.
     fn members<'a, F: FnMut(Val<'a>)>(&'a self, t: &'a Target, rule: &Rule, out: &mut F) {
         let vname = t.var.name();
+        // While a chain starter with per-value candidates is evaluated, only the members
+        // in which the prefilter found one of its literals are visited (the others would
+        // be ruled out one by one): the candidates of this collection are a run of the
+        // sorted hits.
+        let only = match (self.prefilter.restrict, t.count) {
+            (Some((lo, hi)), false) => self.prefilter.hits.get(lo..hi),
+            _ => None,
+        };
         let pairs = |out: &mut F, list: &'a [Pair], names: bool, label: &'static str, kind: u32| {
-            let kind = kind * 2 + u32::from(names);
-            let all = matches!(t.selector, Selector::All);
-            for (i, (k, v)) in list.iter().enumerate() {
-                if all || t.selector.selects(k) {
-                    out(Val {
-                        name: Name::Keyed(label, Cow::Borrowed(k)),
-                        value: Cow::Borrowed(if names { k } else { v }),
-                        slot: slot(kind, i),
-                    });
-                }
-            }
+            pairs_of(t, only, out, list, names, label, kind)
         };
         let scalar = |out: &mut F, v: Cow<'a, [u8]>, slot: u32| {
             out(Val {

@@ -134,6 +134,32 @@ SecRule ARGS "@rx <script" "id:2,phase:2,deny,t:none,t:urlDecodeUni,msg:'%{MATCH
 }
 
 #[test]
+fn a_candidate_rule_sees_its_values_in_target_order_with_exclusions() {
+    // Rule 1 is evaluated on the members holding its literal only: they still come target
+    // by target (names before values, as written), in list order, without the excluded
+    // `c`, and each match runs the rule's actions with its own MATCHED_VAR_NAME.
+    let rs = rules(
+        r#"SecRuleEngine On
+SecRule ARGS_NAMES|ARGS|!ARGS:c "@rx <script" "id:1,phase:2,pass,nolog,t:none,t:urlDecodeUni,setvar:'tx.seen=%{tx.seen}|%{MATCHED_VAR_NAME}'"
+SecRule ARGS "@rx <iframe" "id:2,phase:2,pass,nolog,t:none,t:urlDecodeUni"
+"#,
+    );
+    let uri = "/?a=%253Cscript&b=x&c=%253Cscript&%253Cscript=1&d=%253Cscript&e=y";
+    let (status, tx) = request(&rs, uri, "");
+    assert_eq!(status, None);
+    assert_eq!(
+        tx.tx("seen"),
+        Some(&b"|ARGS_NAMES:%3Cscript|ARGS:a|ARGS:d"[..])
+    );
+    assert_eq!(tx.stats().skipped, 1, "rule 2 has no literal in the values");
+    assert_eq!(
+        tx.stats().op_calls,
+        3,
+        "rule 1 runs on its three candidates only"
+    );
+}
+
+#[test]
 fn the_body_is_scanned_for_the_rules_that_read_it() {
     // One group: rule 1 reads arguments, rule 2 the raw body as well. The body holds
     // rule 1's literal (`%25`, decoded away in the argument) and that marks nothing; rule
