@@ -9,10 +9,10 @@
 //! At configure time the rule set runs once on an empty transaction in which every rule
 //! that is not *fixed* (below) is taken not to match: the *benign path*, what a request
 //! that no rule matches goes through. Each fixed rule reached records its outcome there
-//! ([`Outcome`]): whether it matched and, if so, the `TX` members it wrote (their values
+//! (`Outcome`): whether it matched and, if so, the `TX` members it wrote (their values
 //! afterwards), `MATCHED_VAR` and `MATCHED_VARS`, and its match record. At run time a fixed
 //! rule is not evaluated but replayed from its outcome while the members it reads still
-//! hold their benign-path values. The transaction tracks that ([`ReplayState`]):
+//! hold their benign-path values. The transaction tracks that (`ReplayState` in the transaction):
 //! - every `TX` write that is not a replay (`setvar`, `capture`) marks its member *dirty*;
 //!   a fixed rule that reads a dirty member is evaluated, and its own writes mark theirs;
 //! - whatever leaves the benign path's flow ends replay for the transaction: a rule
@@ -98,7 +98,7 @@ pub struct Replay {
 
 impl Replay {
     /// Finds the fixed rules of `rules` (chain starters); their outcomes come from
-    /// [`crate::transaction::benign_path`].
+    /// `transaction::benign_path`.
     pub fn fixed(rules: &[Rule]) -> Replay {
         let mut replay = Replay::default();
         for rule in rules {

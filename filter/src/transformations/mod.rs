@@ -19,6 +19,10 @@
 //! Everything is hand-rolled except the digests (`md-5`, `sha1` crates): the decoders are
 //! small state machines with ModSecurity-specific leniency that no general crate offers
 //! (for example base64 decoders that stop at, or skip, invalid characters).
+//!
+//! Each transformation also names the byte classes a value needs for it to change anything
+//! ([`triggers`], [`classes`]): the engine skips a chain none of whose steps a value can
+//! trigger, without running or caching it.
 
 mod base64;
 mod cmd_line;
