@@ -107,8 +107,9 @@ const REGISTRY: &[(&str, TransformFn)] = &[
 /// triggers the value lacks leaves it as it is and need not run (nor its result be cached).
 /// Bytes `[a-z0-9_]` are in no class: a value made only of them (most argument names and
 /// many values, `page`, `42`, `red`) has none but [`class::ALWAYS`]. Pair classes (`--`,
-/// two spaces, `/*`, `*/`) narrow the triggers of the comment and whitespace steps, whose
-/// single bytes (`t-shirt`, `a b`) are common in benign text.
+/// two spaces, `/*`, `*/`, a space before `/` or `(`) narrow the triggers of the comment,
+/// whitespace and `cmdLine` steps, whose single bytes (`t-shirt`, `a b`) are common in
+/// benign text.
 pub mod class {
     /// Set in every value: the trigger of a transformation that may change any value.
     pub const ALWAYS: u32 = 1;
@@ -152,9 +153,11 @@ pub mod class {
     pub const OPEN_COMMENT: u32 = 1 << 19;
     /// `*/`.
     pub const CLOSE_COMMENT: u32 = 1 << 20;
+    /// A space followed by `/` or `(` (`cmdLine` drops such a space).
+    pub const SPACE_BREAK: u32 = 1 << 21;
     /// Every class but [`ALWAYS`]: the triggers of a transformation that changes no
     /// value made only of `[a-z0-9_]` but whose finer triggers are not listed.
-    pub const ANY_BYTE: u32 = (1 << 21) - 2;
+    pub const ANY_BYTE: u32 = (1 << 22) - 2;
 }
 
 /// The single-byte class of each byte ([`class`]).
@@ -203,8 +206,15 @@ pub fn classes(v: &[u8]) -> u32 {
     if m & DASH != 0 && pair(b'-', b'-') {
         m |= DASHES;
     }
-    if m & SPACE != 0 && pair(b' ', b' ') {
-        m |= SPACES;
+    if m & SPACE != 0 {
+        if pair(b' ', b' ') {
+            m |= SPACES;
+        }
+        // `/` and `(` are rarer than spaces: look for them and at the byte before.
+        let after_space = |i: usize| i.checked_sub(1).and_then(|j| v.get(j)) == Some(&b' ');
+        if memchr::memchr2_iter(b'/', b'(', v).any(after_space) {
+            m |= SPACE_BREAK;
+        }
     }
     if m & STAR != 0 {
         if pair(b'/', b'*') {
@@ -250,9 +260,10 @@ pub fn triggers(name: &str) -> u32 {
     use class::*;
     match name.to_ascii_lowercase().as_str() {
         "none" => 0,
-        // `"`, `'`, `\\`, `^` dropped; space, `,`, `;`, `\t`, `\r`, `\n` squeezed; a space
-        // before `/` or `(` dropped; letters lower-cased.
-        "cmdline" | "cmd_line" => QUOTE | BSLASH | SPACE | COMMA | WS | UPPER,
+        // `"`, `'`, `\\`, `^` dropped; runs of space, `,`, `;`, `\t`, `\r`, `\n` squeezed
+        // into one space (a lone space stays), a space before `/` or `(` dropped; letters
+        // lower-cased.
+        "cmdline" | "cmd_line" => QUOTE | BSLASH | SPACES | SPACE_BREAK | COMMA | WS | UPPER,
         // A run of whitespace (a space alone stays).
         "compresswhitespace" | "compress_whitespace" => WS | SPACES,
         "removewhitespace" => SPACE | WS | HIGH, // NBSP is 0xA0
