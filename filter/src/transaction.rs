@@ -177,27 +177,37 @@ fn candidate_members<'a>(
     let first = slot(kind, 0);
     let from = hits.partition_point(|&h| (h as u32) < first);
     for &h in hits.get(from..).unwrap_or_default() {
-        let slot = h as u32;
-        if slot >> 20 != kind {
-            break;
-        }
-        let i = (slot & 0xf_ffff) as usize - 1;
-        if let Some(pair) = list.get(i) {
-            emit(i, pair);
+        match slot_member(h as u32) {
+            Some((k, i)) if k == kind => {
+                if let Some(pair) = list.get(i) {
+                    emit(i, pair);
+                }
+            }
+            _ => break,
         }
     }
-    const NO_SLOT: usize = (1 << 20) - 1;
     for (i, pair) in list.iter().enumerate().skip(NO_SLOT) {
         emit(i, pair);
     }
 }
 
+/// Members of a collection from this index on get no slot (see [`slot`]).
+const NO_SLOT: usize = (1 << SLOT_BITS) - 1;
+/// Bits of a slot that number the member (the rest name the collection kind).
+const SLOT_BITS: u32 = 20;
+
 /// Slot of member `i` of collection `kind` (see [`Val::slot`]).
 fn slot(kind: u32, i: usize) -> u32 {
-    if i >= (1 << 20) - 1 {
+    if i >= NO_SLOT {
         return 0;
     }
-    kind << 20 | (i as u32 + 1)
+    kind << SLOT_BITS | (i as u32 + 1)
+}
+
+/// The collection kind and member index a slot stands for; `None` for slot 0 (no slot).
+fn slot_member(slot: u32) -> Option<(u32, usize)> {
+    let i = (slot & ((1 << SLOT_BITS) - 1)) as usize;
+    Some((slot >> SLOT_BITS, i.checked_sub(1)?))
 }
 
 /// A value's name, rendered (`ARGS:id`) only when a rule matches it.
@@ -405,32 +415,27 @@ impl TransformCache {
     /// read by dozens of rules), each time for a value without one.
     #[inline]
     fn classes_of(&mut self, raw: &[u8], slot: u32) -> u32 {
-        let (kind, i) = ((slot >> 20) as usize, (slot & 0xf_ffff) as usize);
-        match self
-            .classes
-            .get(kind)
-            .and_then(|list| list.get(i.wrapping_sub(1)))
-        {
+        let Some((kind, i)) = slot_member(slot) else {
+            return classes(raw);
+        };
+        let kind = kind as usize;
+        match self.classes.get(kind).and_then(|list| list.get(i)) {
             Some(&c) if c != 0 => c,
             _ => self.learn_classes(raw, kind, i),
         }
     }
 
-    /// Computes and records the classes of the value of member `i` (from 1; 0 is no slot)
-    /// of collection `kind`.
+    /// Computes and records the classes of the value of member `i` of collection `kind`.
     fn learn_classes(&mut self, raw: &[u8], kind: usize, i: usize) -> u32 {
         let c = classes(raw);
-        if i == 0 {
-            return c;
-        }
         if self.classes.len() <= kind {
             self.classes.resize_with(kind + 1, Vec::new);
         }
         if let Some(list) = self.classes.get_mut(kind) {
-            if list.len() < i {
-                list.resize(i.max(32), 0);
+            if list.len() <= i {
+                list.resize((i + 1).max(32), 0);
             }
-            if let Some(slot) = list.get_mut(i - 1) {
+            if let Some(slot) = list.get_mut(i) {
                 *slot = c;
             }
         }
