@@ -226,7 +226,37 @@ fn main() {
         size,
         t.elapsed().as_secs_f64() * 1e3
     );
+    if let Ok(name) = std::env::var("BENCH_PROFILE") {
+        profile(&plugin, &name, env_usize("BENCH_PROFILE_PL", 1) as u8);
+        return;
+    }
     for pl in common::PARANOIA_LEVELS {
         bench_pl(&plugin, pl, memory_requests);
     }
+}
+
+/// Profiling mode (`BENCH_PROFILE=<request name>`, optional `BENCH_PROFILE_PL`): only that
+/// request, only through wasm, for ~10 s, and nothing else, so that a sampling profiler
+/// (`perf record` with `WAFER_WASM_PERFMAP=1`) sees the filter's own functions.
+fn profile(plugin: &Plugin, name: &str, pl: u8) {
+    let mut vm = plugin
+        .start(
+            HostOptions::new(Personality::Envoy),
+            common::plugin_config(pl).as_bytes(),
+        )
+        .unwrap_or_else(|e| panic!("configure failed: {e:?}"));
+    let Some(req) = common::requests().into_iter().find(|r| r.name == name) else {
+        eprintln!("no request named {name}");
+        std::process::exit(2);
+    };
+    let (req, response) = (to_host(&req), Response::ok(common::RESPONSE_BODY));
+    let (t, mut n) = (Instant::now(), 0u64);
+    while t.elapsed() < Duration::from_secs(10) {
+        black_box(vm.http(black_box(&req), &response));
+        n += 1;
+    }
+    println!(
+        "{name} PL{pl}: {n} requests, {:.1} µs each",
+        t.elapsed().as_secs_f64() * 1e6 / n as f64
+    );
 }

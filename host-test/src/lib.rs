@@ -357,7 +357,13 @@ impl Plugin {
 
     /// Compile a module from bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
-        let engine = Engine::new(&Config::new()).map_err(|e| err(e.to_string(), Vec::new()))?;
+        let mut config = Config::new();
+        // `WAFER_WASM_PERFMAP=1` writes /tmp/perf-<pid>.map so `perf report` names the
+        // filter's functions (build the module with its name section to profile it).
+        if std::env::var_os("WAFER_WASM_PERFMAP").is_some() {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
+        let engine = Engine::new(&config).map_err(|e| err(e.to_string(), Vec::new()))?;
         let module =
             Module::new(&engine, bytes).map_err(|e| err(format!("compile: {e}"), Vec::new()))?;
         let abi_ok = module.exports().any(|e| {

@@ -127,6 +127,11 @@ pub(crate) struct WaferHttp {
     logged_would: bool,
     /// Hook asked to fail by `x-wafer-fault` (feature `fault-injection` only).
     fault_at: Option<String>,
+    /// The request headers announce a body (`content-length` > 0, `transfer-encoding`);
+    /// read once with the headers, not fetched again from the host.
+    declared_body: bool,
+    /// `request.protocol`, read once per stream (the response's is the same).
+    protocol: String,
 }
 
 impl WaferHttp {
@@ -152,6 +157,8 @@ impl WaferHttp {
             logged_matches: 0,
             logged_would: false,
             fault_at: None,
+            declared_body: false,
+            protocol: String::new(),
         }
     }
 
@@ -256,13 +263,10 @@ impl WaferHttp {
         ProxyAction::Pause
     }
 
-    fn request_header_map(&self) -> Vec<(String, Vec<u8>)> {
-        hostcalls::get_map_bytes(MapType::HttpRequestHeaders).unwrap_or_default()
-    }
-
     fn start_transaction(&mut self) -> Option<()> {
         let config = Rc::clone(self.config.as_ref()?);
-        let headers = self.request_header_map();
+        let headers = hostcalls::get_map_bytes(MapType::HttpRequestHeaders).unwrap_or_default();
+        self.declared_body = declares_body(&headers);
         // Nginx keeps the client's header case (`Host`, `X-Request-Id`); Envoy lower-cases.
         let get = |name: &str| {
             headers
@@ -288,11 +292,11 @@ impl WaferHttp {
             .unwrap_or_default();
         // CONNECT has no :path; its request target is the authority.
         let uri = get(":path").unwrap_or(authority);
-        let protocol = protocol();
-        tx.set_request_line(&method, uri, &protocol);
+        self.protocol = protocol();
+        tx.set_request_line(&method, uri, &self.protocol);
         if get("host").is_none()
             && !authority.is_empty()
-            && authority_is_the_clients(&headers, &protocol)
+            && authority_is_the_clients(&headers, &self.protocol)
         {
             tx.add_request_header(b"Host", authority);
         }
@@ -486,7 +490,7 @@ impl HttpContext for WaferHttp {
             .is_some_and(Transaction::request_body_wanted);
         // Nginx: end_of_stream is always set; a declared body still comes, read whole
         // before the upstream sees anything, and Pause here would stall the request.
-        let body_follows = end_of_stream && declares_body(&self.request_header_map());
+        let body_follows = end_of_stream && self.declared_body;
         if wanted && body_follows {
             self.request = Stage::Buffering;
             self.seen = 0;
@@ -559,7 +563,6 @@ impl HttpContext for WaferHttp {
             return ProxyAction::Pause;
         }
         let headers = hostcalls::get_map_bytes(MapType::HttpResponseHeaders).unwrap_or_default();
-        let protocol = protocol();
         let Some(tx) = self.tx.as_mut() else {
             return ProxyAction::Continue;
         };
@@ -570,7 +573,7 @@ impl HttpContext for WaferHttp {
         // Nginx has no `:status`; its end_of_stream here says nothing about a body.
         let nginx_like = pseudo_status.is_none();
         let status = pseudo_status.or_else(response_code_property).unwrap_or(0);
-        tx.set_response_status(status, &protocol);
+        tx.set_response_status(status, &self.protocol);
         for (name, value) in &headers {
             if !name.starts_with(':') {
                 tx.add_response_header(name.as_bytes(), value);
