@@ -191,6 +191,11 @@ fn candidate_members<'a>(
     }
 }
 
+/// Whether `TX` member `key` is one of `TX:0`–`TX:9` (see [`Transaction::tx_digits`]).
+fn is_digit_key(key: &str) -> bool {
+    matches!(key.as_bytes(), [b'0'..=b'9'])
+}
+
 /// Members of a collection from this index on get no slot (see [`slot`]).
 const NO_SLOT: usize = (1 << SLOT_BITS) - 1;
 /// Bits of a slot that number the member (the rest name the collection kind).
@@ -513,6 +518,75 @@ impl TransformCache {
         rec.at(at)
     }
 
+    /// multiMatch: the first of `raw` and of the values each step of rule `r`'s chain
+    /// changes it into that `test` accepts. Steps already in the cache (other rules'
+    /// chains share their prefixes) are reused; the others are computed here and not
+    /// recorded: on short values recording them cost more than it saved (measured).
+    fn first_step_matching<'a>(
+        &'a mut self,
+        r: &Rule,
+        raw: &'a [u8],
+        slot: u32,
+        test: &mut dyn FnMut(&[u8]) -> bool,
+    ) -> Option<&'a [u8]> {
+        if test(raw) {
+            return Some(raw);
+        }
+        let chain = r.actions.transforms.as_slice();
+        let raw_classes = self.classes_of(raw, slot);
+        if chain.is_empty() || r.triggers & raw_classes == 0 {
+            return None;
+        }
+        let rec = (slot != 0).then(|| self.slots.get(&slot)).flatten();
+        // The cached part: `from` is the first step not found.
+        let (mut seq, mut from) = (0u64, 0usize);
+        let mut at: Option<&[u8]> = None;
+        if let Some(rec) = rec {
+            for t in chain {
+                let bit = 1u64.checked_shl(u32::from(t.id)).unwrap_or(0);
+                if seq == 0 && rec.noop & bit != 0 {
+                    from += 1;
+                    continue;
+                }
+                if seq >> (6 * (MAX_STEPS - 1)) != 0 || t.id >= 63 {
+                    break;
+                }
+                let next = seq << 6 | (u64::from(t.id) + 1);
+                let Some(pos) = rec.find(next) else { break };
+                from += 1;
+                if let Some(v) = rec.at(pos) {
+                    seq = next;
+                    at = Some(v);
+                    if test(v) {
+                        return Some(v);
+                    }
+                }
+            }
+        }
+        // The rest, computed. A step whose triggers the value lacks leaves it as it is
+        // and is not run.
+        let mut classes = if at.is_none() { raw_classes } else { 0 };
+        let mut cur: Option<Vec<u8>> = None;
+        for t in chain.get(from..).unwrap_or_default() {
+            let input = cur.as_deref().or(at).unwrap_or(raw);
+            if classes == 0 {
+                classes = crate::transformations::classes(input);
+            }
+            if t.triggers & classes == 0 {
+                continue;
+            }
+            if let Some(next) = t.apply(input) {
+                classes = 0;
+                if test(&next) {
+                    self.scratch = next;
+                    return Some(&self.scratch);
+                }
+                cur = Some(next);
+            }
+        }
+        None
+    }
+
     /// Applies `chain` to `input` into `scratch`; `None` when nothing changed.
     fn apply_rest<'s>(
         scratch: &'s mut Vec<u8>,
@@ -628,6 +702,10 @@ pub struct Transaction {
     // Runtime state.
     /// `TX`, the collection CRS uses most, outside the map of the others.
     tx: Collection,
+    /// `TX:0`–`TX:9` from this digit on are absent: a capture that sets fewer groups
+    /// removes (and marks written) only those that may exist. Any other write of a digit
+    /// member raises it to 10.
+    tx_digits: u8,
     /// The other stored collections (`ENV`, `IP`, …) by lower-case name.
     colls: FxHashMap<String, Collection>,
     engine: EngineMode,
@@ -834,6 +912,7 @@ impl Transaction {
             // CRS keeps ~150 `TX` members: room for them up front, not rehashing through
             // every power of two.
             tx: Collection::with_capacity(192),
+            tx_digits: 0,
             colls: FxHashMap::default(),
             engine: s.engine,
             request_body_access: s.request_body_access,
@@ -1631,6 +1710,9 @@ impl Transaction {
                 Some(v) => self.tx.set(k, v, || k.clone()),
                 None => self.tx.remove(k),
             }
+            if is_digit_key(k) {
+                self.tx_digits = 10;
+            }
         }
         self.matched_var.0.clear();
         self.matched_var.0.push_str(&o.matched_var.0);
@@ -1719,6 +1801,9 @@ impl Transaction {
     /// Notes that `TX` member `key` was written by an evaluated rule: on the benign path it
     /// is recorded, at run time it is dirty (see [`crate::replay`]).
     fn tx_written(&mut self, key: &str) {
+        if is_digit_key(key) {
+            self.tx_digits = 10;
+        }
         if let Some(sim) = self.sim.as_mut() {
             sim.written.push(Arc::from(key));
             return;
@@ -1935,31 +2020,14 @@ impl Transaction {
             let mut hit: Option<Cow<'_, [u8]>> = None;
             if a.multi_match {
                 // multiMatch: the operator runs on the value before and after each
-                // transformation that changed it (ModSecurity reference manual). A step
-                // whose triggers the current value lacks leaves it as it is and is not run.
-                out.reset();
-                if compiled.matches(raw, out) != op.negated {
-                    hit = Some(Cow::Borrowed(raw));
-                }
-                let mut classes = cache.classes_of(raw, val.slot);
-                let mut cur: Option<Vec<u8>> = None;
-                for t in &a.transforms {
-                    if hit.is_some() {
-                        break;
-                    }
-                    if t.triggers & classes == 0 {
-                        continue;
-                    }
-                    let input = cur.as_deref().unwrap_or(raw);
-                    if let Some(next) = t.apply(input) {
-                        classes = crate::transformations::classes(&next);
-                        out.reset();
-                        if compiled.matches(&next, out) != op.negated {
-                            hit = Some(Cow::Owned(next.clone()));
-                        }
-                        cur = Some(next);
-                    }
-                }
+                // transformation that changed it (ModSecurity reference manual).
+                let mut test = |v: &[u8]| {
+                    out.reset();
+                    compiled.matches(v, out) != op.negated
+                };
+                hit = cache
+                    .first_step_matching(r, raw, val.slot, &mut test)
+                    .map(Cow::Borrowed);
             } else {
                 let v = cache.value(r, raw, val.slot);
                 out.reset();
@@ -1978,20 +2046,21 @@ impl Transaction {
             let name = scratch.names.get(name).unwrap_or_default();
             let value = scratch.values.get(value).unwrap_or_default();
             if a.capture && !op.negated {
-                let tx = &mut self.tx;
                 const DIGITS: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
                 // TX:0..9 are replaced as a whole: groups this match has are set (in
-                // place after the first capture), the others removed.
-                let mut captures = captures.into_iter();
-                for d in DIGITS {
-                    match captures.next() {
-                        Some(c) => tx.set(d, &c, || Arc::from(d)),
-                        None => tx.remove(d),
-                    }
+                // place after the first capture), the others removed where they may exist.
+                let set = captures.len().min(DIGITS.len());
+                let upto = set.max(usize::from(self.tx_digits));
+                for (d, c) in DIGITS.iter().zip(&captures) {
+                    self.tx.set(d, c, || Arc::from(*d));
                 }
-                for d in DIGITS {
+                for d in DIGITS.get(set..upto).unwrap_or_default() {
+                    self.tx.remove(d);
+                }
+                for d in DIGITS.get(..upto).unwrap_or_default() {
                     self.tx_written(d);
                 }
+                self.tx_digits = set as u8;
             }
             self.matched_var.0.clear();
             self.matched_var.0.push_str(name);

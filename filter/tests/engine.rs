@@ -393,3 +393,56 @@ SecRule REQUEST_HEADERS:X-B "@streq %41" "id:11,phase:1,pass,log,t:urlDecodeUni,
     let ids: Vec<u64> = tx.matches().iter().map(|m| m.id).collect();
     assert_eq!(ids, (1..=11).collect::<Vec<u64>>());
 }
+
+#[test]
+fn multi_match_tests_each_changed_step_whether_another_chain_computed_it_or_not() {
+    // Rule 1 puts the first `urlDecodeUni` step of X-A in the transformation cache; the
+    // multiMatch rules reuse it and compute the second step themselves. Each records the
+    // value it matched (`MATCHED_VAR`), which rules 20-23 check.
+    let rs = rules(
+        r#"SecRule REQUEST_HEADERS:X-A "@streq A%41" "id:1,phase:1,pass,nolog,t:urlDecodeUni"
+SecRule REQUEST_HEADERS:X-A "@streq A%2541" "id:2,phase:1,pass,nolog,multiMatch,t:urlDecodeUni,t:urlDecodeUni,setvar:tx.m2=%{MATCHED_VAR}"
+SecRule REQUEST_HEADERS:X-A "@streq A%41" "id:3,phase:1,pass,nolog,multiMatch,t:urlDecodeUni,t:urlDecodeUni,setvar:tx.m3=%{MATCHED_VAR}"
+SecRule REQUEST_HEADERS:X-A "@streq aa" "id:4,phase:1,pass,nolog,multiMatch,t:urlDecodeUni,t:urlDecodeUni,t:lowercase,setvar:tx.m4=%{MATCHED_VAR}"
+SecRule REQUEST_HEADERS:X-A "@streq AA" "id:5,phase:1,pass,nolog,multiMatch,t:urlDecodeUni,t:removeNulls,t:lowercase"
+SecRule TX:m2 "@streq A%2541" "id:20,phase:1,pass,log"
+SecRule TX:m3 "@streq A%41" "id:21,phase:1,pass,log"
+SecRule TX:m4 "@streq aa" "id:22,phase:1,pass,log"
+"#,
+    );
+    let tx = run(&rs, "GET", "/", &[("X-A", "A%2541")], b"");
+    let ids: Vec<u64> = tx
+        .matches()
+        .iter()
+        .filter(|m| m.log)
+        .map(|m| m.id)
+        .collect();
+    // Rule 5 never sees "AA": its second step lower-cases the value.
+    assert_eq!(ids, [20, 21, 22]);
+}
+
+#[test]
+fn a_capture_replaces_tx_0_to_9_as_a_whole() {
+    // Rule 3 captures one group: TX:2 and TX:3 from rule 1, and TX:5 from a setvar, are
+    // gone after it; TX:0 and TX:1 hold its own.
+    let rs = rules(
+        r#"SecRule ARGS:a "@rx ^(x)(y)(z)$" "id:1,phase:1,pass,nolog,capture"
+SecAction "id:2,phase:1,pass,nolog,setvar:tx.5=five"
+SecRule TX:3 "@streq z" "id:10,phase:1,pass,log"
+SecRule ARGS:b "@rx ^(q)$" "id:3,phase:1,pass,nolog,capture"
+SecRule &TX:2 "@eq 0" "id:11,phase:1,pass,log"
+SecRule &TX:3 "@eq 0" "id:12,phase:1,pass,log"
+SecRule &TX:5 "@eq 0" "id:13,phase:1,pass,log"
+SecRule TX:1 "@streq q" "id:14,phase:1,pass,log"
+SecRule TX:0 "@streq q" "id:15,phase:1,pass,log"
+"#,
+    );
+    let tx = run(&rs, "GET", "/?a=xyz&b=q", &[], b"");
+    let ids: Vec<u64> = tx
+        .matches()
+        .iter()
+        .filter(|m| m.log)
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(ids, [10, 11, 12, 13, 14, 15]);
+}
