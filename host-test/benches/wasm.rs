@@ -6,6 +6,8 @@
 //! make wasm
 //! cargo bench -p wafer-host-test --bench wasm            # ~1 minute
 //! WAFER_WASM=path/to/other.wasm BENCH_MEMORY_REQUESTS=1000000 cargo bench -p wafer-host-test --bench wasm
+//! # profiling: one request through wasm only, for ~10 s, functions named by perf
+//! WAFER_WASM_PERFMAP=1 BENCH_PROFILE=get_5_args perf record -g cargo bench -p wafer-host-test --bench wasm
 //! ```
 //!
 //! Per paranoia level (1 and 4) it prints: configure time (`Plugin::start`: instantiate and
