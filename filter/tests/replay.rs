@@ -209,3 +209,27 @@ fn crs() -> Arc<RuleSet> {
     let text = "Include @recommended-conf\nInclude @crs-setup-conf\nInclude @owasp_crs/*.conf\n";
     Arc::new(RuleSet::compile("crs.conf", text, &files).expect("CRS compiles"))
 }
+
+#[test]
+fn a_replayed_capture_removes_the_digits_an_evaluated_one_left() {
+    // Rule 3 reads TX only and captures on the benign path: it is replayed. After rule 2
+    // (evaluated) captured three groups, the replayed capture of one group must still
+    // remove TX:2 and TX:3, as evaluating it would.
+    let rs = rules(
+        r#"SecRuleEngine On
+SecAction "id:1,phase:1,pass,nolog,setvar:tx.fixed=a"
+SecRule ARGS:q "@rx ^(x)(y)(z)$" "id:2,phase:1,pass,nolog,capture"
+SecRule TX:fixed "@rx ^(a)$" "id:3,phase:1,pass,nolog,capture"
+SecRule &TX:2 "@eq 0" "id:4,phase:1,pass,log,msg:'TX:2 gone'"
+"#,
+    );
+    let (_, tx) = get(&rs, "/?q=xyz", false);
+    assert!(tx.stats().replayed >= 1, "rule 3 is replayed");
+    let logged: Vec<u64> = tx
+        .matches()
+        .iter()
+        .filter(|m| m.log)
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(logged, [4]);
+}
