@@ -183,12 +183,23 @@ impl Operator for EndsWith {
 /// `@within`: the value occurs in the parameter (the reverse of `@contains`); an empty value
 /// is within anything, as libmodsecurity's `str.find(input)` says.
 #[derive(Debug)]
-pub struct Within(Vec<u8>);
+pub struct Within {
+    list: Vec<u8>,
+    /// How often each byte occurs in `list` (saturating): the value is looked for from the
+    /// occurrences of its rarest byte.
+    counts: [u8; 256],
+}
 
 impl Within {
     /// Compiles `@within`.
     pub fn new(param: &str) -> Self {
-        Self(param.as_bytes().to_vec())
+        let list = param.as_bytes().to_vec();
+        let mut counts = [0u8; 256];
+        for &b in &list {
+            let c = &mut counts[usize::from(b)];
+            *c = c.saturating_add(1);
+        }
+        Self { list, counts }
     }
 }
 
@@ -196,12 +207,23 @@ impl Operator for Within {
     fn matches(&self, input: &[u8], _out: &mut OpOutput) -> bool {
         // The needle is the value, new at every call: `memmem` would build a searcher each
         // time, which costs more than scanning CRS's short lists (`tx.allowed_methods`,
-        // `tx.restricted_headers_basic`) from each occurrence of the first byte.
-        let Some((&first, rest)) = input.split_first() else {
+        // `tx.restricted_headers_basic`) from each occurrence of the value's rarest byte
+        // there (its first byte, `/` in `/proxy/`, is the list's most common one).
+        let Some((at, &rare)) = input
+            .iter()
+            .enumerate()
+            .min_by_key(|&(_, &b)| self.counts[usize::from(b)])
+        else {
             return true;
         };
-        memchr::memchr_iter(first, &self.0)
-            .any(|i| self.0.get(i + 1..i + 1 + rest.len()) == Some(rest))
+        if self.counts[usize::from(rare)] == 0 {
+            return false;
+        }
+        memchr::memchr_iter(rare, &self.list).any(|i| {
+            i.checked_sub(at)
+                .and_then(|start| self.list.get(start..start + input.len()))
+                == Some(input)
+        })
     }
 }
 
@@ -226,6 +248,13 @@ mod tests {
         // An empty value is in every list (as `std::string::find("")` says).
         assert!(list.matches(b"", &mut out));
         assert!(!Within::new("").matches(b"a", &mut out));
+        // Found from its rarest byte whatever its position; the list's ends are kept.
+        assert!(list.matches(b"k-t", &mut out));
+        assert!(list.matches(b"/proxy", &mut out));
+        assert!(list.matches(b"range/", &mut out));
+        assert!(!list.matches(b"range/ ", &mut out));
+        assert!(!list.matches(b"x/proxy", &mut out));
+        assert!(!list.matches(b"/Proxy/", &mut out));
     }
 
     #[test]
