@@ -73,7 +73,10 @@ pub(super) fn html_entity_decode(input: &[u8]) -> Option<Vec<u8>> {
     while i < len {
         // How many raw bytes to copy when no entity is decoded here.
         let mut copy = 1;
-        if input[i] == b'&' && i + 1 < len {
+        if input[i] != b'&' {
+            // The run up to the next `&` is copied as it is, at once.
+            copy = memchr::memchr(b'&', &input[i..]).unwrap_or(len - i);
+        } else if i + 1 < len {
             let mut j = i + 1;
             if input[j] == b'#' {
                 copy += 1;
