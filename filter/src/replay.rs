@@ -10,7 +10,8 @@
 //! that is not *fixed* (below) is taken not to match: the *benign path*, what a request
 //! that no rule matches goes through. Each fixed rule reached records its outcome there
 //! (`Outcome`): whether it matched and, if so, the `TX` members it wrote (their values
-//! afterwards), `MATCHED_VAR` and `MATCHED_VARS`, and its match record. At run time a fixed
+//! afterwards), `MATCHED_VAR`, and its match record. (`MATCHED_VARS` is not kept: every
+//! rule reached next clears it before anything can read it.) At run time a fixed
 //! rule is not evaluated but replayed from its outcome while the members it reads still
 //! hold their benign-path values. The transaction tracks that (`ReplayState` in the transaction):
 //! - every `TX` write that is not a replay (`setvar`, `capture`) marks its member *dirty*;
@@ -79,8 +80,6 @@ pub(crate) struct Outcome {
     pub(crate) writes: Vec<(Arc<str>, Option<Value>)>,
     /// `MATCHED_VAR` (name, value) afterwards.
     pub(crate) matched_var: (String, Vec<u8>),
-    /// `MATCHED_VARS` afterwards.
-    pub(crate) matched_vars: Vec<(String, Vec<u8>)>,
     /// Whether it recorded a match (a silent one: neither logged nor audit-logged).
     pub(crate) record: bool,
 }

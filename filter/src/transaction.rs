@@ -1718,9 +1718,8 @@ impl Transaction {
         self.matched_var.0.push_str(&o.matched_var.0);
         self.matched_var.1.clear();
         self.matched_var.1.extend_from_slice(&o.matched_var.1);
-        for (n, v) in &o.matched_vars {
-            self.matched_vars.push(n, v);
-        }
+        // MATCHED_VARS stays empty: the next rule reached clears it before anything reads
+        // it (`eval_chain`, `skip_rule`, a replay), so the rule's own list is not rebuilt.
         if o.record {
             let a = &rule.actions;
             self.matches
@@ -1763,7 +1762,6 @@ impl Transaction {
                     matched,
                     writes,
                     matched_var: self.matched_var.clone(),
-                    matched_vars: self.matched_vars.iter().cloned().collect(),
                     record,
                 }));
             }
