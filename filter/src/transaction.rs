@@ -388,6 +388,15 @@ struct SlotCache {
 /// raw value; a sequence of more than `MAX_STEPS` changing steps is not cached.
 const MAX_STEPS: u32 = 10;
 
+/// The effective sequence `seq` followed by step `t`, or `None` when it is too long to
+/// pack (see [`MAX_STEPS`]).
+fn next_seq(seq: u64, t: &crate::actions::Transform) -> Option<u64> {
+    if seq >> (6 * (MAX_STEPS - 1)) != 0 || t.id >= 63 {
+        return None;
+    }
+    Some(seq << 6 | (u64::from(t.id) + 1))
+}
+
 impl SlotCache {
     /// Where effective sequence `seq` is (see [`SlotCache::chains`]), if known.
     fn find(&self, seq: u64) -> Option<u32> {
@@ -478,7 +487,7 @@ impl TransformCache {
             if seq == 0 && rec.noop & bit != 0 {
                 continue;
             }
-            if seq >> (6 * (MAX_STEPS - 1)) != 0 || t.id >= 63 {
+            let Some(next) = next_seq(seq, t) else {
                 // Too long to pack: the rest of the chain is not cached.
                 let mut cur = rec.at(at).unwrap_or(raw).to_vec();
                 for t in chain.get(k..).unwrap_or_default() {
@@ -488,8 +497,7 @@ impl TransformCache {
                 }
                 self.scratch = cur;
                 return Some(&self.scratch);
-            }
-            let next = seq << 6 | (u64::from(t.id) + 1);
+            };
             match rec.find(next) {
                 Some(pos) => {
                     if rec.at(pos).is_some() {
@@ -548,10 +556,7 @@ impl TransformCache {
                     from += 1;
                     continue;
                 }
-                if seq >> (6 * (MAX_STEPS - 1)) != 0 || t.id >= 63 {
-                    break;
-                }
-                let next = seq << 6 | (u64::from(t.id) + 1);
+                let Some(next) = next_seq(seq, t) else { break };
                 let Some(pos) = rec.find(next) else { break };
                 from += 1;
                 if let Some(v) = rec.at(pos) {
