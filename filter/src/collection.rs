@@ -64,6 +64,16 @@ impl Collection {
         }
     }
 
+    /// Deletes every member, keeping the table's room.
+    pub(crate) fn clear(&mut self) {
+        self.map.clear();
+    }
+
+    /// Members the table holds before it grows.
+    pub(crate) fn capacity(&self) -> usize {
+        self.map.capacity()
+    }
+
     /// Deletes member `key`.
     pub(crate) fn remove(&mut self, key: &str) {
         self.map.remove(key);

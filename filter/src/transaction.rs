@@ -755,6 +755,17 @@ enum RuleSel {
     Msg(String),
 }
 
+impl RuleSel {
+    /// Whether `rule` (a chain's starter) is one of the rules selected.
+    fn selects(&self, rule: &Rule) -> bool {
+        match self {
+            RuleSel::Ids(ids) => ids.iter().any(|&(a, b)| (a..=b).contains(&rule.id)),
+            RuleSel::Tag(tag) => rule.has_tag(tag),
+            RuleSel::Msg(m) => rule.msg_matches(m),
+        }
+    }
+}
+
 fn lower(b: &[u8]) -> String {
     match std::str::from_utf8(b) {
         Ok(s) => s.to_ascii_lowercase(),
@@ -882,10 +893,131 @@ pub(crate) fn benign_path(rules: &Arc<RuleSet>) -> Vec<Option<Box<Outcome>>> {
     tx.sim.take().map(|s| s.outcomes).unwrap_or_default()
 }
 
+/// The buffers a finished transaction leaves to the next one on its thread: `TX` sized
+/// for CRS, the match list, the transformation cache, the prefilter's bit sets. Without
+/// them every transaction allocated and freed a dozen large blocks and grew its vectors
+/// again (glibc's `malloc` sorts its bins on the first large request after a free: ~8,000
+/// instructions for `TX` alone on a benign GET). Everything is emptied when it is put back,
+/// so nothing of a request reaches the next but capacity; a buffer that grew beyond
+/// [`Buffers::KEEP`] entries (a request with thousands of arguments) is freed instead.
+#[derive(Debug)]
+struct Buffers {
+    tx: Collection,
+    matches: Vec<RuleMatch>,
+    work: Box<Work>,
+    matched_vars: MatchedVars,
+    expand_buf: Vec<u8>,
+    done: Vec<bool>,
+    cand: Vec<u64>,
+    hits: Vec<u64>,
+}
+
+thread_local! {
+    /// Spare [`Buffers`]; a thread runs a few transactions at once at most (one per
+    /// stream in a proxy-wasm VM), so a few are kept.
+    static SPARE: std::cell::RefCell<Vec<Buffers>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl Buffers {
+    /// Entries beyond which a buffer is not kept.
+    const KEEP: usize = 4096;
+    /// Spare sets kept per thread.
+    const SPARE: usize = 8;
+
+    /// A spare set from this thread, or new ones sized for CRS.
+    fn take() -> Buffers {
+        SPARE
+            .try_with(|s| s.borrow_mut().pop())
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| Buffers {
+                // CRS keeps ~150 `TX` members: room for them up front, not rehashing
+                // through every power of two.
+                tx: Collection::with_capacity(192),
+                // CRS records ~90 matches per request, most of them `nolog` bookkeeping.
+                matches: Vec::with_capacity(128),
+                work: Box::new(Work {
+                    out: OpOutput::default(),
+                    // CRS caches a few hundred values per request: sized once rather than
+                    // grown (and rehashed) through every power of two.
+                    cache: TransformCache {
+                        slots: FxHashMap::with_capacity_and_hasher(64, Default::default()),
+                        chains: 0,
+                        scratch: Vec::new(),
+                        classes: Vec::new(),
+                    },
+                    scratch: Scratch::default(),
+                }),
+                matched_vars: MatchedVars::default(),
+                expand_buf: Vec::new(),
+                done: Vec::new(),
+                cand: Vec::new(),
+                hits: Vec::new(),
+            })
+    }
+
+    /// Empties the buffers and keeps them for the next transaction of this thread, unless
+    /// one grew too large or enough are kept.
+    fn put_back(mut self) {
+        let large = self.tx.capacity() > Self::KEEP
+            || self.matches.capacity() > Self::KEEP
+            || self.work.cache.slots.capacity() > Self::KEEP
+            || self.hits.capacity() > 16 * Self::KEEP
+            || self.expand_buf.capacity() > 16 * Self::KEEP;
+        if large {
+            return;
+        }
+        self.tx.clear();
+        self.matches.clear();
+        let w = &mut *self.work;
+        w.out.reset();
+        w.cache.slots.clear();
+        w.cache.scratch.clear();
+        w.cache.classes.iter_mut().for_each(Vec::clear);
+        w.scratch.clear();
+        self.matched_vars.clear();
+        self.expand_buf.clear();
+        self.done.clear();
+        self.cand.clear();
+        self.hits.clear();
+        let _ = SPARE.try_with(|s| {
+            let mut s = s.borrow_mut();
+            if s.len() < Self::SPARE {
+                s.push(self);
+            }
+        });
+    }
+}
+
+/// Hands the transaction's large buffers to the next one on this thread ([`Buffers`]).
+impl Drop for Transaction {
+    fn drop(&mut self) {
+        let Some(work) = self.work.take() else {
+            return;
+        };
+        use std::mem::take;
+        Buffers {
+            tx: take(&mut self.tx),
+            matches: take(&mut self.matches),
+            work,
+            matched_vars: take(&mut self.matched_vars),
+            expand_buf: take(&mut self.expand_buf),
+            done: take(&mut self.prefilter.done),
+            cand: take(&mut self.prefilter.cand),
+            hits: take(&mut self.prefilter.hits),
+        }
+        .put_back();
+    }
+}
+
 impl Transaction {
     /// Starts a transaction for `rules`; `id` becomes `UNIQUE_ID`.
     pub fn new(rules: Arc<RuleSet>, id: impl Into<String>) -> Self {
         let s = &rules.settings;
+        let mut b = Buffers::take();
+        b.work.cache.chains = rules.chain_count;
+        b.done.resize(rules.prefilter.groups.len(), false);
+        b.cand.resize(rules.rules.len().div_ceil(64), 0);
         Transaction {
             id: id.into(),
             started: Instant::now(),
@@ -914,9 +1046,7 @@ impl Transaction {
             resp_headers: Vec::new(),
             resp_body: Vec::new(),
             resp_seen: 0,
-            // CRS keeps ~150 `TX` members: room for them up front, not rehashing through
-            // every power of two.
-            tx: Collection::with_capacity(192),
+            tx: b.tx,
             tx_digits: 0,
             colls: FxHashMap::default(),
             engine: s.engine,
@@ -932,34 +1062,22 @@ impl Transaction {
             removed_msgs: Vec::new(),
             removed_targets: Vec::new(),
             matched_var: (String::new(), Vec::new()),
-            matched_vars: MatchedVars::default(),
+            matched_vars: b.matched_vars,
             highest_severity: 255,
-            // CRS records ~90 matches per request, most of them `nolog` bookkeeping rules.
-            matches: Vec::with_capacity(128),
+            matches: b.matches,
             intervention: None,
             would: None,
             allow: None,
             phases_done: 0,
             sanitise: Vec::new(),
             sanitise_seen: FxHashSet::default(),
-            work: Some(Box::new(Work {
-                out: OpOutput::default(),
-                // CRS caches a few hundred values per request: sized once rather than
-                // grown (and rehashed) through every power of two.
-                cache: TransformCache {
-                    slots: FxHashMap::with_capacity_and_hasher(64, Default::default()),
-                    chains: rules.chain_count,
-                    scratch: Vec::new(),
-                    classes: Vec::new(),
-                },
-                scratch: Scratch::default(),
-            })),
-            expand_buf: Vec::new(),
+            work: Some(b.work),
+            expand_buf: b.expand_buf,
             stats: Stats::default(),
             prefilter: PrefilterState {
-                done: vec![false; rules.prefilter.groups.len()],
-                cand: vec![0; rules.rules.len().div_ceil(64)],
-                hits: Vec::new(),
+                done: b.done,
+                cand: b.cand,
+                hits: b.hits,
                 current: 0,
                 restrict: None,
             },
@@ -1955,7 +2073,7 @@ impl Transaction {
             }
             (None, None) => return false,
         };
-        if let Some(matched) = self.eval_single(r, compiled, op.negated) {
+        if let Some(matched) = self.eval_single(r, starter, compiled, op.negated) {
             return matched;
         }
         let a = &r.actions;
@@ -2093,10 +2211,11 @@ impl Transaction {
     fn eval_single(
         &mut self,
         r: &Rule,
+        starter: &Rule,
         compiled: &dyn operators::Operator,
         negated: bool,
     ) -> Option<bool> {
-        let (t, key) = self.single_member(r)?;
+        let (t, key) = self.single_member(r, starter)?;
         if r.actions.capture {
             // TX:0..9 are set by the general path.
             return None;
@@ -2143,7 +2262,7 @@ impl Transaction {
     /// collection or its count (`TX:key`, `&TX:key`; no transformation, no exclusion, no
     /// `multiMatch`): what [`Transaction::collect`] and [`Transaction::values`] would
     /// reduce to.
-    fn single_member<'r>(&self, r: &'r Rule) -> Option<(&'r Target, &'r str)> {
+    fn single_member<'r>(&self, r: &'r Rule, starter: &Rule) -> Option<(&'r Target, &'r str)> {
         let [t] = r.targets.as_slice() else {
             return None;
         };
@@ -2153,28 +2272,22 @@ impl Transaction {
         let plain = r.actions.transforms.is_empty()
             && !r.actions.multi_match
             && r.exclusions.is_empty()
-            && self.removed_targets.is_empty();
+            && self.runtime_removals(starter).next().is_none();
         (plain && t.var.is_stored()).then_some((t, key.as_str()))
     }
 
     /// Emits the values of a rule's targets, minus exclusions, to `sink`.
     fn collect<'a>(&'a self, r: &'a Rule, starter: &'a Rule, sink: &mut impl FnMut(Val<'a>)) {
-        if r.exclusions.is_empty() && self.removed_targets.is_empty() {
+        // CRS 941010's `ctl:ruleRemoveTargetByTag` on every benign request names a tag few
+        // rules carry: the rules it does not select keep the plain path.
+        let mut runtime = self.runtime_removals(starter).peekable();
+        if r.exclusions.is_empty() && runtime.peek().is_none() {
             for t in &r.targets {
                 self.values(t, starter, sink);
             }
             return;
         }
-        let runtime: Vec<&Target> = self
-            .removed_targets
-            .iter()
-            .filter(|(sel, _)| match sel {
-                RuleSel::Ids(ids) => ids.iter().any(|&(a, b)| (a..=b).contains(&starter.id)),
-                RuleSel::Tag(tag) => starter.has_tag(tag),
-                RuleSel::Msg(m) => starter.msg_matches(m),
-            })
-            .map(|(_, t)| t)
-            .collect();
+        let runtime: Vec<&Target> = runtime.collect();
         for t in &r.targets {
             if r.exclusions.is_empty() && runtime.is_empty() {
                 self.values(t, starter, sink);
@@ -2203,6 +2316,15 @@ impl Transaction {
                 }
             });
         }
+    }
+
+    /// The targets a `ctl:ruleRemoveTarget*` of this transaction removes from the chain
+    /// `starter` starts.
+    fn runtime_removals<'s>(&'s self, starter: &'s Rule) -> impl Iterator<Item = &'s Target> {
+        self.removed_targets
+            .iter()
+            .filter(|(sel, _)| sel.selects(starter))
+            .map(|(_, t)| t)
     }
 
     /// Emits the values of target `t` (one count value for `&VAR`) to `sink`.

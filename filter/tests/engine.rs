@@ -445,3 +445,41 @@ SecRule TX:0 "@streq q" "id:15,phase:1,pass,log"
     let ids = logged_ids(&tx);
     assert_eq!(ids, [10, 11, 12, 13, 14, 15]);
 }
+
+#[test]
+fn a_transaction_sees_nothing_of_the_one_before_it_on_the_same_thread() {
+    // Transactions hand their buffers (`TX`, the match list, the transformation cache, the
+    // prefilter's sets) to the next one on the thread: only capacity may pass, never a
+    // member, a match or a cached transformation.
+    let rs = rules(
+        r#"SecRule ARGS:a "@streq x" "id:1,phase:1,pass,log,setvar:tx.seen=1,setvar:tx.name_%{ARGS.a}=1"
+SecRule &TX:seen "@eq 1" "id:2,phase:1,deny,status:403"
+SecRule TX:/^name_/ "@rx ." "id:3,phase:1,deny,status:401"
+SecRule ARGS:b "@streq %{tx.seen}" "id:6,phase:1,deny,status:406"
+SecRule ARGS:q "@streq abc" "id:4,phase:2,t:lowercase,deny,status:402"
+SecRule ARGS:q "@contains select" "id:5,phase:2,t:urlDecodeUni,t:lowercase,deny,status:405"
+"#,
+    );
+    let status = |uri: &str| {
+        let tx = run(&rs, "GET", uri, &[], b"");
+        (tx.intervention().map(|i| i.status), logged_ids(&tx))
+    };
+    for _ in 0..3 {
+        assert_eq!(status("/?a=x"), (Some(403), vec![1, 2]));
+        assert_eq!(status("/?a=y"), (None, vec![]));
+        assert_eq!(status("/?b=1"), (None, vec![]));
+        assert_eq!(status("/?q=ABC"), (Some(402), vec![4]));
+        assert_eq!(status("/?q=XYZ"), (None, vec![]));
+        assert_eq!(status("/?q=SEL%45CT"), (Some(405), vec![5]));
+        assert_eq!(status("/?q=SELXCT"), (None, vec![]));
+    }
+    // Many transactions alive at once, dropped in any order, then reused.
+    let live: Vec<Transaction> = (0..20)
+        .map(|_| run(&rs, "GET", "/?a=x", &[], b""))
+        .collect();
+    assert!(live
+        .iter()
+        .all(|t| t.intervention().map(|i| i.status) == Some(403)));
+    drop(live);
+    assert_eq!(status("/?b=1"), (None, vec![]));
+}
