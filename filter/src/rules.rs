@@ -258,15 +258,31 @@ pub struct Rule {
     pub tmask: u64,
     /// Tags as written, for removal by tag.
     pub tag_texts: Vec<String>,
+    /// The [`tag_bit`]s of `tag_texts`: a tag whose bit is not set is not the rule's
+    /// without comparing strings (CRS 941010's `ctl:ruleRemoveTargetByTag` is checked
+    /// against every rule evaluated after it, on every request).
+    pub tag_bits: u64,
     /// `msg` as written, for removal by msg.
     pub msg_text: String,
+}
+
+/// The bit of `tag` in [`Rule::tag_bits`] (one of 64, by hash).
+pub fn tag_bit(tag: &str) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault};
+    let h = BuildHasherDefault::<rustc_hash::FxHasher>::default().hash_one(tag);
+    1 << (h >> 58)
 }
 
 impl Rule {
     /// Whether a tag of the rule equals `tag`. libmodsecurity 3 compares tags for equality
     /// (`RuleWithActions::containsTag`), not as regexes as ModSecurity 2 did.
     pub fn has_tag(&self, tag: &str) -> bool {
-        self.tag_texts.iter().any(|t| t == tag)
+        self.has_tag_bit(tag, tag_bit(tag))
+    }
+
+    /// [`Rule::has_tag`] with the tag's [`tag_bit`] computed beforehand.
+    pub fn has_tag_bit(&self, tag: &str, bit: u64) -> bool {
+        self.tag_bits & bit != 0 && self.tag_texts.iter().any(|t| t == tag)
     }
 
     /// Whether the rule's `msg` equals `msg` (libmodsecurity 3's `containsMsg`).
@@ -732,7 +748,8 @@ impl Compiler<'_> {
             None => (Vec::new(), Vec::new(), None),
         };
         let chain = a.chain;
-        let tag_texts = a.tags.iter().map(Template::literal).collect();
+        let tag_texts: Vec<String> = a.tags.iter().map(Template::literal).collect();
+        let tag_bits = tag_texts.iter().fold(0, |b, t| b | tag_bit(t));
         let msg_text = a.msg.as_ref().map(Template::literal).unwrap_or_default();
         let rule = Rule {
             // Assigned once all rules are read (`retag_transform_chains`).
@@ -740,6 +757,7 @@ impl Compiler<'_> {
             triggers: crate::transformations::class::ALWAYS,
             tmask: 0,
             tag_texts,
+            tag_bits,
             msg_text,
             id: if in_chain { 0 } else { a.id.unwrap_or(0) },
             phase,

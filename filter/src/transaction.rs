@@ -751,7 +751,8 @@ pub struct Transaction {
 #[derive(Debug, Clone)]
 enum RuleSel {
     Ids(Vec<(u64, u64)>),
-    Tag(String),
+    /// A tag and its [`crate::rules::tag_bit`].
+    Tag(String, u64),
     Msg(String),
 }
 
@@ -760,7 +761,7 @@ impl RuleSel {
     fn selects(&self, rule: &Rule) -> bool {
         match self {
             RuleSel::Ids(ids) => ids.iter().any(|&(a, b)| (a..=b).contains(&rule.id)),
-            RuleSel::Tag(tag) => rule.has_tag(tag),
+            RuleSel::Tag(tag, bit) => rule.has_tag_bit(tag, *bit),
             RuleSel::Msg(m) => rule.msg_matches(m),
         }
     }
@@ -2849,8 +2850,9 @@ impl Transaction {
             }
             Ctl::RuleRemoveTargetByTag(tag, ts) => {
                 for t in ts {
+                    let bit = crate::rules::tag_bit(tag);
                     self.removed_targets
-                        .push((RuleSel::Tag(tag.clone()), t.clone()));
+                        .push((RuleSel::Tag(tag.clone(), bit), t.clone()));
                 }
             }
             Ctl::RuleRemoveTargetByMsg(m, ts) => {
