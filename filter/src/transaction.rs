@@ -2453,7 +2453,18 @@ impl Transaction {
                             }
                         }
                         sel => {
-                            for (k, v) in c.sorted(|k| sel.selects(k.as_bytes())) {
+                            // Stored names are lower-case: a prefix pattern (CRS 920450's
+                            // `TX:/^header_name_920450_/`, over ~150 members per header)
+                            // is a plain byte comparison.
+                            let prefix = match sel {
+                                Selector::Regex(kp) => kp.prefix(),
+                                _ => None,
+                            };
+                            let members = match prefix {
+                                Some(p) => c.sorted(|k| k.as_bytes().starts_with(p)),
+                                None => c.sorted(|k| sel.selects(k.as_bytes())),
+                            };
+                            for (k, v) in members {
                                 out(Val {
                                     name: Name::Stored(vname, k),
                                     value: Cow::Borrowed(v),

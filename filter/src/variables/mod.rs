@@ -514,6 +514,11 @@ impl KeyPattern {
         Ok(KeyPattern { re, prefix })
     }
 
+    /// The lower-case literal the pattern amounts to a prefix test for, if it does.
+    pub fn prefix(&self) -> Option<&[u8]> {
+        self.prefix.as_deref()
+    }
+
     /// Whether `key` matches.
     pub fn is_match(&self, key: &[u8]) -> bool {
         match &self.prefix {
