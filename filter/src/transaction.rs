@@ -2453,15 +2453,18 @@ impl Transaction {
                             }
                         }
                         sel => {
-                            // Stored names are lower-case: a prefix pattern (CRS 920450's
+                            // Stored names are lower-case: a literal pattern (CRS 920450's
                             // `TX:/^header_name_920450_/`, over ~150 members per header)
                             // is a plain byte comparison.
-                            let prefix = match sel {
-                                Selector::Regex(kp) => kp.prefix(),
+                            let literal = match sel {
+                                Selector::Regex(kp) => kp.literal(),
                                 _ => None,
                             };
-                            let members = match prefix {
-                                Some(p) => c.sorted(|k| k.as_bytes().starts_with(p)),
+                            let members = match literal {
+                                Some((p, true)) => c.sorted(|k| k.as_bytes().starts_with(p)),
+                                Some((p, false)) => {
+                                    c.sorted(|k| k.as_bytes().windows(p.len()).any(|w| w == p))
+                                }
                                 None => c.sorted(|k| sel.selects(k.as_bytes())),
                             };
                             for (k, v) in members {

@@ -475,16 +475,17 @@ impl Selector {
 }
 
 /// A key regex (`ARGS:/^id_/`, `%{TX:/re/}`), compared ASCII-case-insensitively as
-/// libmodsecurity 3 does, with the literal prefix it amounts to when it is one
-/// (`^header_name_920450_`, what CRS's key regexes mostly are): CRS 920450 tests every
-/// `TX` member's name against one per request header, and a prefix compare is a fraction
-/// of a regex call.
+/// libmodsecurity 3 does, with the literal test it amounts to when it is one: a prefix
+/// (`^header_name_920450_`, what CRS's key regexes mostly are) or a literal anywhere in the
+/// name (922110's `MULTIPART_HEADERS_CONTENT_TYPES_*`, 931130's `rfi_parameter_.*`). CRS
+/// tests every `TX` member's name against such a pattern (920450 once per request
+/// header), and a byte comparison is a fraction of a regex call.
 #[derive(Debug, Clone)]
 pub struct KeyPattern {
     /// The compiled regex.
     pub re: Regex,
-    /// Lower-cased literal after `^`, when that is the whole pattern.
-    prefix: Option<Vec<u8>>,
+    /// The lower-case literal the pattern amounts to, and whether it must start the name.
+    literal: Option<(Vec<u8>, bool)>,
 }
 
 /// Two patterns are equal when written alike.
@@ -496,6 +497,11 @@ impl PartialEq for KeyPattern {
 
 impl Eq for KeyPattern {}
 
+/// Whether `b` stands for itself in a regex and may be in a literal key test.
+fn plain_key_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'-'
+}
+
 impl KeyPattern {
     /// Compiles `pat` (without the slashes).
     pub fn compile(pat: &str) -> Result<KeyPattern, regex::Error> {
@@ -503,30 +509,40 @@ impl KeyPattern {
             .case_insensitive(true)
             .unicode(false)
             .build()?;
-        let prefix = pat
-            .strip_prefix('^')
-            .filter(|p| {
-                !p.is_empty()
-                    && p.bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        let (anchored, body) = match pat.strip_prefix('^') {
+            Some(rest) => (true, rest),
+            None => (false, pat),
+        };
+        // A trailing `.*`, or `c*` after a literal ending in `c`, matches the empty string:
+        // it changes nothing for a match that need not reach the end of the name.
+        let body = body
+            .strip_suffix(".*")
+            .or_else(|| {
+                let b = body.strip_suffix('*')?;
+                let last = *b.as_bytes().last()?;
+                (plain_key_byte(last) && b.len() > 1).then(|| &b[..b.len() - 1])
             })
-            .map(|p| p.to_ascii_lowercase().into_bytes());
-        Ok(KeyPattern { re, prefix })
+            .unwrap_or(body);
+        let literal = (!body.is_empty() && body.bytes().all(plain_key_byte))
+            .then(|| (body.to_ascii_lowercase().into_bytes(), anchored));
+        Ok(KeyPattern { re, literal })
     }
 
-    /// The lower-case literal the pattern amounts to a prefix test for, if it does.
-    pub fn prefix(&self) -> Option<&[u8]> {
-        self.prefix.as_deref()
+    /// The lower-case literal the pattern amounts to, if it does, and whether it must start
+    /// the name (else it may be anywhere in it).
+    pub fn literal(&self) -> Option<(&[u8], bool)> {
+        self.literal.as_ref().map(|(l, a)| (l.as_slice(), *a))
     }
 
     /// Whether `key` matches.
     pub fn is_match(&self, key: &[u8]) -> bool {
-        match &self.prefix {
+        match &self.literal {
             // The first byte alone rejects most names (CRS tests ~150 `TX` names per
             // header against `^header_name_920450_`).
-            Some(p) => key.get(..p.len()).is_some_and(|k| {
+            Some((p, true)) => key.get(..p.len()).is_some_and(|k| {
                 k[0].to_ascii_lowercase() == p[0] && k[1..].eq_ignore_ascii_case(&p[1..])
             }),
+            Some((p, false)) => key.windows(p.len()).any(|w| w.eq_ignore_ascii_case(p)),
             None => self.re.is_match(key),
         }
     }
@@ -714,7 +730,7 @@ mod tests {
     }
 
     #[test]
-    fn key_patterns_with_a_literal_prefix_match_as_their_regex_does() {
+    fn key_patterns_that_are_literal_tests_match_as_their_regex_does() {
         let keys: &[&[u8]] = &[
             b"header_name_920450_host",
             b"HEADER_NAME_920450_x",
@@ -724,6 +740,14 @@ mod tests {
             b"",
             b"id_1",
             b"ID-2",
+            b"multipart_headers_content_types_x",
+            b"tx_MULTIPART_HEADERS_CONTENT_TYPE",
+            b"paramcounter_",
+            b"xparamcounter_7",
+            b"name_920450",
+            b"0_",
+            b"10",
+            b"id_",
         ];
         for pat in [
             "^header_name_920450_",
@@ -733,12 +757,29 @@ mod tests {
             "^id.",
             "id_",
             "^",
+            "MULTIPART_HEADERS_CONTENT_TYPES_*",
+            "name_920450_*",
+            "^header_name_.*",
+            "paramcounter_.*",
+            "x*",
+            "a.*b",
+            "^id_$",
+            "0_*",
         ] {
             let p = KeyPattern::compile(pat).unwrap();
-            assert_eq!(
-                p.prefix.is_some(),
-                !pat.contains(['|', '.']) && pat.len() > 1 && pat.starts_with('^')
+            let literal = matches!(
+                pat,
+                "^header_name_920450_"
+                    | "^id_"
+                    | "^ID-"
+                    | "id_"
+                    | "MULTIPART_HEADERS_CONTENT_TYPES_*"
+                    | "name_920450_*"
+                    | "^header_name_.*"
+                    | "paramcounter_.*"
+                    | "0_*"
             );
+            assert_eq!(p.literal.is_some(), literal, "{pat}");
             for k in keys {
                 assert_eq!(
                     p.is_match(k),
