@@ -2872,8 +2872,8 @@ impl Transaction {
                 }
             }
             Ctl::RuleRemoveTargetByTag(tag, ts) => {
+                let bit = crate::rules::tag_bit(tag);
                 for t in ts {
-                    let bit = crate::rules::tag_bit(tag);
                     self.removed_targets
                         .push((RuleSel::Tag(tag.clone(), bit), t.clone()));
                 }
