@@ -721,9 +721,8 @@ pub struct Transaction {
     force_body_var: bool,
     audit_engine: AuditEngine,
     audit_parts: String,
-    removed_ids: Vec<(u64, u64)>,
-    removed_tags: Vec<String>,
-    removed_msgs: Vec<String>,
+    /// Rules removed by `ctl:ruleRemoveById/ByTag/ByMsg`.
+    removed: Vec<RuleSel>,
     removed_targets: Vec<(RuleSel, Target)>,
     matched_var: (String, Vec<u8>),
     matched_vars: MatchedVars,
@@ -747,7 +746,7 @@ pub struct Transaction {
     sim: Option<Box<Sim>>,
 }
 
-/// Which rules a runtime target removal applies to.
+/// Which rules a runtime removal (`ctl:ruleRemove*`) applies to.
 #[derive(Debug, Clone)]
 enum RuleSel {
     Ids(Vec<(u64, u64)>),
@@ -757,6 +756,21 @@ enum RuleSel {
 }
 
 impl RuleSel {
+    /// The rules tagged `tag`.
+    fn tag(tag: &str) -> RuleSel {
+        RuleSel::Tag(tag.to_string(), crate::rules::tag_bit(tag))
+    }
+
+    /// The rules `ctl:ruleRemoveById/ByTag/ByMsg` removes; `None` for another `ctl`.
+    fn removal(c: &Ctl) -> Option<RuleSel> {
+        match c {
+            Ctl::RuleRemoveById(ids) => Some(RuleSel::Ids(ids.clone())),
+            Ctl::RuleRemoveByTag(t) => Some(RuleSel::tag(t)),
+            Ctl::RuleRemoveByMsg(m) => Some(RuleSel::Msg(m.clone())),
+            _ => None,
+        }
+    }
+
     /// Whether `rule` (a chain's starter) is one of the rules selected.
     fn selects(&self, rule: &Rule) -> bool {
         match self {
@@ -1058,9 +1072,7 @@ impl Transaction {
             force_body_var: false,
             audit_engine: s.audit_engine,
             audit_parts: s.audit_log_parts.clone(),
-            removed_ids: Vec::new(),
-            removed_tags: Vec::new(),
-            removed_msgs: Vec::new(),
+            removed: Vec::new(),
             removed_targets: Vec::new(),
             matched_var: (String::new(), Vec::new()),
             matched_vars: b.matched_vars,
@@ -1608,11 +1620,7 @@ impl Transaction {
     }
 
     fn is_removed(&self, rule: &Rule) -> bool {
-        self.removed_ids
-            .iter()
-            .any(|&(a, b)| (a..=b).contains(&rule.id))
-            || self.removed_tags.iter().any(|t| rule.has_tag(t))
-            || self.removed_msgs.iter().any(|m| rule.msg_matches(m))
+        self.removed.iter().any(|sel| sel.selects(rule))
     }
 
     /// Carries out the disruptive action of a fully matched rule; returns an intervention
@@ -1893,28 +1901,28 @@ impl Transaction {
         self.sim = Some(sim);
     }
 
-    /// Ends replay if `ctl` `c` changes a fixed rule that has an outcome: removes it, or
-    /// removes a `TX` target (fixed rules have no other). Removing other rules changes
-    /// nothing on the benign path, where they do not match.
-    fn ctl_leaves_benign_path(&mut self, c: &Ctl) {
+    /// Ends replay if `ctl` `c` changes a fixed rule that has an outcome: removes it (the
+    /// rules `removal` selects), or removes a `TX` target (fixed rules have no other).
+    /// Removing other rules changes nothing on the benign path, where they do not match.
+    fn ctl_leaves_benign_path(&mut self, c: &Ctl, removal: Option<&RuleSel>) {
         if self.replay.off {
             return;
         }
-        let removed = |r: &Rule| match c {
-            Ctl::RuleRemoveById(ids) => ids.iter().any(|&(a, b)| (a..=b).contains(&r.id)),
-            Ctl::RuleRemoveByTag(t) => r.has_tag(t),
-            Ctl::RuleRemoveByMsg(m) => r.msg_matches(m),
-            _ => false,
-        };
-        match c {
-            Ctl::RuleRemoveTargetById(_, ts)
-            | Ctl::RuleRemoveTargetByTag(_, ts)
-            | Ctl::RuleRemoveTargetByMsg(_, ts) => {
+        match (c, removal) {
+            (
+                Ctl::RuleRemoveTargetById(_, ts)
+                | Ctl::RuleRemoveTargetByTag(_, ts)
+                | Ctl::RuleRemoveTargetByMsg(_, ts),
+                _,
+            ) => {
                 self.replay.off |= ts.iter().any(|t| t.var == Var::Tx);
             }
-            Ctl::RuleRemoveById(_) | Ctl::RuleRemoveByTag(_) | Ctl::RuleRemoveByMsg(_) => {
+            (_, Some(sel)) => {
                 let rules = self.rules.clone();
-                self.replay.off |= rules.replay.with_outcome(&rules.rules).any(removed);
+                self.replay.off |= rules
+                    .replay
+                    .with_outcome(&rules.rules)
+                    .any(|r| sel.selects(r));
             }
             _ => {}
         }
@@ -2859,12 +2867,13 @@ impl Transaction {
     }
 
     fn ctl(&mut self, c: &Ctl) {
-        self.ctl_leaves_benign_path(c);
+        let removal = RuleSel::removal(c);
+        self.ctl_leaves_benign_path(c, removal.as_ref());
         match c {
             Ctl::RuleEngine(m) => self.engine = *m,
-            Ctl::RuleRemoveById(ids) => self.removed_ids.extend(ids),
-            Ctl::RuleRemoveByTag(t) => self.removed_tags.push(t.clone()),
-            Ctl::RuleRemoveByMsg(m) => self.removed_msgs.push(m.clone()),
+            Ctl::RuleRemoveById(_) | Ctl::RuleRemoveByTag(_) | Ctl::RuleRemoveByMsg(_) => {
+                self.removed.extend(removal)
+            }
             Ctl::RuleRemoveTargetById(ids, ts) => {
                 for t in ts {
                     self.removed_targets
@@ -2872,10 +2881,9 @@ impl Transaction {
                 }
             }
             Ctl::RuleRemoveTargetByTag(tag, ts) => {
-                let bit = crate::rules::tag_bit(tag);
+                let sel = RuleSel::tag(tag);
                 for t in ts {
-                    self.removed_targets
-                        .push((RuleSel::Tag(tag.clone(), bit), t.clone()));
+                    self.removed_targets.push((sel.clone(), t.clone()));
                 }
             }
             Ctl::RuleRemoveTargetByMsg(m, ts) => {
