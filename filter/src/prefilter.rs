@@ -831,8 +831,7 @@ enum Walker {
 impl Walker {
     /// A DFA when `patterns` add up to at most [`DFA_MAX_BYTES`], else a contiguous NFA.
     fn build(patterns: &[Vec<u8>]) -> Option<Walker> {
-        let bytes: usize = patterns.iter().map(Vec::len).sum();
-        Some(if bytes <= DFA_MAX_BYTES {
+        Some(if fits_dfa(patterns) {
             Walker::Dfa(
                 aho_corasick::dfa::Builder::new()
                     .ascii_case_insensitive(true)
@@ -917,11 +916,15 @@ impl BodyScan {
     }
 }
 
+/// Whether `patterns` add up to at most [`DFA_MAX_BYTES`] (they get a DFA).
+fn fits_dfa(patterns: &[Vec<u8>]) -> bool {
+    patterns.iter().map(Vec::len).sum::<usize>() <= DFA_MAX_BYTES
+}
+
 /// Builds an Aho-Corasick automaton over `patterns` for the prefilter: a DFA when small
 /// (see [`DFA_MAX_BYTES`]), a contiguous NFA otherwise; case-insensitive, all matches.
 fn automaton(patterns: &[Vec<u8>]) -> Option<AhoCorasick> {
-    let bytes: usize = patterns.iter().map(Vec::len).sum();
-    let kind = if bytes <= DFA_MAX_BYTES {
+    let kind = if fits_dfa(patterns) {
         AhoCorasickKind::DFA
     } else {
         AhoCorasickKind::ContiguousNFA
