@@ -42,7 +42,9 @@
 //! - Only variables that no action can change during a phase are eligible (arguments,
 //!   headers, cookies, bodies, URI parts, files, XML), and a group never spans phases; a rule
 //!   reading `TX`, `MATCHED_VARS`, counts (`&ARGS`) and the like is always evaluated. So are
-//!   negated operators, `multiMatch` rules and operators with macros in their parameter.
+//!   negated operators and operators with macros in their parameter. A `multiMatch` rule
+//!   also runs its operator on the chain's intermediate values: it is marked for every value
+//!   the chain may change ([`Group::credit_multi`]).
 //!   The one exception, a `ctl` that shows or hides `REQUEST_BODY` (`requestBodyProcessor`,
 //!   `forceRequestBodyVariable`) mid-phase, makes every group scan again when next reached.
 //! - A rule that does not match has no effect in the engine but clearing `MATCHED_VARS`,
@@ -659,7 +661,19 @@ fn stable(var: Var) -> bool {
 fn rule_literals(rule: &Rule) -> Option<(Set, bool)> {
     let op = rule.op.as_ref()?;
     let compiled = op.compiled.as_ref()?;
-    if op.negated || rule.actions.multi_match || rule.targets.is_empty() {
+    if op.negated || rule.targets.is_empty() {
+        return None;
+    }
+    // A `multiMatch` rule is marked for every value its chain may change (see
+    // `Group::credit_multi`): one whose chain may change any value gains nothing.
+    let always = crate::transformations::class::ALWAYS;
+    if rule.actions.multi_match
+        && rule
+            .actions
+            .transforms
+            .iter()
+            .any(|t| crate::transformations::case_blind_triggers(&t.name) & always != 0)
+    {
         return None;
     }
     if rule.targets.iter().any(|t| t.count || !stable(t.var)) {
@@ -715,6 +729,10 @@ pub struct Group {
     /// Positions in `rules` of the members whose literals hold for plain values only
     /// ([`plain_literals_of`]): a value with another byte marks them whatever it holds.
     plain_only: Vec<u32>,
+    /// Positions in `rules` of the `multiMatch` members: their operator also sees every
+    /// intermediate value of the chain, which the scan of the final value does not, so a
+    /// value the chain may change marks them whatever it holds ([`Group::credit_multi`]).
+    multi: Vec<u32>,
     /// The cluster of groups reached together that this group belongs to, and its
     /// position there (see [`Cluster`]).
     pub cluster: Option<(usize, u8)>,
@@ -968,6 +986,26 @@ impl Group {
         }
     }
 
+    /// Credits the `multiMatch` members, for a value that the group's chain may change
+    /// other than by ASCII case (one whose classes meet [`Group::triggers`]).
+    ///
+    /// `multiMatch` runs the operator on the value before the chain and after each step
+    /// that changed it (ModSecurity's `RuleWithOperator::executeOperatorAt` over
+    /// `multiMatchValues`), and a literal may be in one of those and not in the final value
+    /// the group scans. A value without the chain's triggers passes every step unchanged up
+    /// to case, so all those values are the scanned one for a case-blind scan.
+    pub fn credit_multi(&self, var: Var, mut mark: impl FnMut(usize)) {
+        let bit = var_bit(var);
+        for &i in &self.multi {
+            self.credit(i as usize, bit, &mut mark);
+        }
+    }
+
+    /// Whether the group has `multiMatch` members (see [`Group::credit_multi`]).
+    pub fn has_multi(&self) -> bool {
+        !self.multi.is_empty()
+    }
+
     /// Credits the members whose literals hold for plain values only (for a value that is
     /// not plain).
     fn credit_plain_only(&self, var_bit: u128, mark: &mut impl FnMut(usize)) {
@@ -1159,10 +1197,14 @@ impl Prefilter {
             let mut targets = Vec::new();
             let mut vars = Vec::new();
             let mut plain_only = Vec::new();
+            let mut multi = Vec::new();
             for (pos, (idx, (lits, plain))) in m.iter().enumerate() {
                 let rule = &set.rules[*idx];
                 if *plain {
                     plain_only.push(pos as u32);
+                }
+                if rule.actions.multi_match {
+                    multi.push(pos as u32);
                 }
                 for t in &rule.targets {
                     add_target(&mut targets, t);
@@ -1198,6 +1240,7 @@ impl Prefilter {
                 min_len: patterns.iter().map(Vec::len).min().unwrap_or(usize::MAX),
                 users,
                 plain_only,
+                multi,
                 cluster: None,
                 body,
             });

@@ -1774,6 +1774,9 @@ impl Transaction {
                             } else {
                                 cache.value(group_rep, raw, val.slot)
                             };
+                            if group.triggers & classes != 0 && group.has_multi() {
+                                group.credit_multi(t.var, |idx| mark(idx, val.slot));
+                            }
                             if std::ptr::eq(v, raw) && !body {
                                 shared |= 1 << pos;
                             } else {
@@ -1789,6 +1792,11 @@ impl Transaction {
             None => {
                 for t in &group.targets {
                     self.values(t, rep, &mut |val| {
+                        if group.has_multi()
+                            && group.triggers & cache.classes_of(&val.value, val.slot) != 0
+                        {
+                            group.credit_multi(t.var, |idx| mark(idx, val.slot));
+                        }
                         let v = cache.value(rep, &val.value, val.slot);
                         group.scan(t.var, v, |idx| mark(idx, val.slot));
                     });

@@ -270,6 +270,34 @@ SecRule ARGS "@rx onerror=" "id:3,phase:2,deny,t:urlDecodeUni"
 }
 
 #[test]
+fn a_multi_match_rule_is_skipped_only_on_values_its_chain_leaves_alone() {
+    // `multiMatch` also runs the operator on the value before `urlDecode`: `a%62c` is in
+    // the argument (the parser decoded `%25` once) but not in its decoded form `abc`, the
+    // one the group scans. A value the chain may change marks the rule; one it leaves
+    // alone is scanned as the rule sees it at every step. A chain that may change any
+    // value (`base64Decode`) keeps the rule out of the prefilter.
+    let rs = rules(
+        r#"SecRuleEngine On
+SecRule ARGS "@rx <script" "id:1,phase:2,deny,t:none"
+SecRule ARGS "@rx javascript:" "id:2,phase:2,deny,t:none"
+SecRule ARGS "@rx a%62c" "id:3,phase:2,deny,status:418,t:none,t:urlDecode,multiMatch"
+SecRule ARGS "@rx evil" "id:4,phase:2,deny,status:419,t:none,t:base64Decode,multiMatch"
+"#,
+    );
+    let (status, tx) = request(&rs, "/?q=shoes", "");
+    assert_eq!(status, None);
+    assert_eq!((tx.stats().skipped, tx.stats().rules), (3, 1));
+    let (status, tx) = request(&rs, "/?q=x%2541", "");
+    assert_eq!(status, None);
+    assert_eq!((tx.stats().skipped, tx.stats().rules), (2, 2));
+    let (status, tx) = request(&rs, "/?q=a%2562c", "");
+    assert_eq!(status, Some(418));
+    assert_eq!(tx.matches().last().map(|m| m.id), Some(3));
+    // `ZXZpbA` is base64 for `evil`.
+    assert_eq!(request(&rs, "/?q=ZXZpbA", "").0, Some(419));
+}
+
+#[test]
 fn a_group_never_spans_phases() {
     // Same (empty) transformation chain and no marker in between: the phase-1 rule must not
     // decide for the phase-2 rule, whose POST arguments do not exist yet in phase 1.
