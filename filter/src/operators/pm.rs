@@ -25,9 +25,12 @@ pub struct Pm {
     /// `None` when there are no phrases: matches nothing (libmodsecurity's empty tree).
     ac: Option<AhoCorasick>,
     phrases: Vec<Vec<u8>>,
-    /// Rare bytes every phrase holds one of ([`crate::prefilter::phrase_bytes`]): a value
-    /// with none of them is not scanned.
+    /// Bytes every phrase but a few holds one of ([`crate::prefilter::phrase_bytes`]): a
+    /// value with none of them is scanned for those few phrases only (`ungated`).
     bytes: Option<crate::prefilter::RequiredBytes>,
+    /// The phrases without any of `bytes`, when there are some, and whether each of
+    /// them holds a space (then a value without one holds none of them).
+    ungated: Option<(bool, AhoCorasick)>,
 }
 
 /// Parses a `@pm` parameter into its bytes (hex blocks and escapes resolved), or `None`
@@ -101,16 +104,31 @@ impl Pm {
                 ac: None,
                 phrases,
                 bytes: None,
+                ungated: None,
             });
         }
-        let ac = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .build(&phrases)
-            .map_err(|e| format!("@{op}: cannot build the phrase automaton: {e}"))?;
+        let automaton = |phrases: &[&[u8]]| {
+            AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::Standard)
+                .build(phrases)
+                .map_err(|e| format!("@{op}: cannot build the phrase automaton: {e}"))
+        };
+        let all: Vec<&[u8]> = phrases.iter().map(Vec::as_slice).collect();
+        let ac = automaton(&all)?;
+        let (bytes, ungated) = match crate::prefilter::phrase_bytes(&phrases) {
+            Some((bytes, few)) if few.is_empty() => (Some(bytes), None),
+            Some((bytes, few)) => {
+                let few: Vec<&[u8]> = few.iter().filter_map(|&i| all.get(i).copied()).collect();
+                let space = few.iter().all(|p| p.contains(&b' '));
+                (Some(bytes), Some((space, automaton(&few)?)))
+            }
+            None => (None, None),
+        };
         Ok(Self {
             ac: Some(ac),
-            bytes: crate::prefilter::phrase_bytes(&phrases),
+            bytes,
+            ungated,
             phrases,
         })
     }
@@ -118,7 +136,11 @@ impl Pm {
 
 impl Operator for Pm {
     fn matches(&self, input: &[u8], out: &mut OpOutput) -> bool {
-        if self.bytes.is_some_and(|b| !b.any_in(input)) {
+        if self.bytes.is_some_and(|b| !b.any_in(input))
+            && !self.ungated.as_ref().is_some_and(|(space, few)| {
+                (!space || memchr::memchr(b' ', input).is_some()) && few.is_match(input)
+            })
+        {
             return false;
         }
         let Some(m) = self.ac.as_ref().and_then(|ac| ac.find(input)) else {
@@ -166,5 +188,31 @@ mod tests {
         assert_eq!(out.captures, vec![b"Foo".to_vec()]);
         assert_eq!(out.matched.as_deref(), Some(&b"Foo"[..]));
         assert!(!Pm::new("").unwrap().matches(b"anything", &mut out));
+    }
+
+    #[test]
+    fn phrases_without_the_gate_bytes_are_still_found() {
+        // Every phrase but `program files` and `boot` holds `.` or `/`: a value without
+        // either is searched for those two only, and they are still found there.
+        let mut list = crate::FileSet::new();
+        list.insert(
+            "l.data",
+            b".htaccess\netc/passwd\nprogram files\nboot\n".to_vec(),
+        );
+        let op = Pm::from_files("l.data", &list).unwrap();
+        assert!(op.bytes.is_some() && op.ungated.is_some());
+        let mut out = OpOutput::default();
+        for (value, phrase) in [
+            (&b"c: Program Files x"[..], Some(&b"program files"[..])),
+            (b"BOOT", Some(b"boot")),
+            (b"x.HTACCESS", Some(b".htaccess")),
+            (b"/etc/passwd", Some(b"etc/passwd")),
+            (b"programfiles", None),
+            (b"htaccess etc passwd", None),
+        ] {
+            out.matched = None;
+            assert_eq!(op.matches(value, &mut out), phrase.is_some(), "{value:?}");
+            assert_eq!(out.matched.as_deref(), phrase);
+        }
     }
 }
