@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Engine instructions per request, counted by callgrind: the difference between 25 and 5
+# requests of `crs_bench::one` (filter/examples/crs_bench.rs), divided by 20. Only the
+# requests are counted (`--toggle-collect`), not loading CRS, so the figure is the same
+# from run to run (counting the whole process varied by up to ±5 % with where the loader
+# and the allocator placed things).
+#
+#   bench/instructions.sh "GET 5" [PL]      # also POST, JSON, "GET sqli"
+#   EXTRA="SecRuleRemoveById 934100" bench/instructions.sh POST   # what one rule costs
+#   BIN=/path/to/other/crs_bench bench/instructions.sh JSON 4     # another build
+set -euo pipefail
+cd "$(dirname "$0")/.."
+only="${1:?request name prefix: \"GET 5\", POST, JSON, \"GET sqli\"}"
+pl="${2:-1}"
+bin="${BIN:-target/release/examples/crs_bench}"
+[ -n "${BIN:-}" ] || cargo build --release -q -p wafer --example crs_bench
+export CRS_DIR="${CRS_DIR:-../shared/crs/v4.28.0}"
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+for n in 5 25; do
+  ONLY="$only" ITER=$n valgrind --tool=callgrind --toggle-collect='crs_bench::one' \
+    --callgrind-out-file="$out/cg.$n" "$bin" "$pl" >/dev/null 2>&1
+done
+total() { awk '/^summary:/ { print $2; exit }' "$1"; }
+echo "$only PL$pl: $(( ($(total "$out/cg.25") - $(total "$out/cg.5")) / 20 )) instructions per request"
