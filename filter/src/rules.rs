@@ -256,6 +256,10 @@ pub struct Rule {
     /// Bit per transformation of the chain (`Transform::id`; all bits if one is beyond 63):
     /// when each leaves a value unchanged, so does the chain.
     pub tmask: u64,
+    /// Whether no step of the chain makes a value longer
+    /// ([`crate::transformations::grows`]): then neither the value nor any step of it is
+    /// longer than the value itself.
+    pub shrinks: bool,
     /// Tags as written, for removal by tag.
     pub tag_texts: Vec<String>,
     /// The [`tag_bit`]s of `tag_texts`: a tag whose bit is not set is not the rule's
@@ -756,6 +760,7 @@ impl Compiler<'_> {
             tchain: 0,
             triggers: crate::transformations::class::ALWAYS,
             tmask: 0,
+            shrinks: false,
             tag_texts,
             tag_bits,
             msg_text,
@@ -844,6 +849,11 @@ impl Compiler<'_> {
                 let next_id = self.chains.len() as u32 + 1;
                 r.tchain = *self.chains.entry(key.join(",")).or_insert(next_id);
                 r.triggers = r.actions.transforms.iter().fold(0, |m, t| m | t.triggers);
+                r.shrinks = r
+                    .actions
+                    .transforms
+                    .iter()
+                    .all(|t| !crate::transformations::grows(&t.name));
                 r.tmask = r.actions.transforms.iter().fold(0, |m, t| {
                     m | 1u64.checked_shl(u32::from(t.id)).unwrap_or(u64::MAX)
                 });

@@ -2116,6 +2116,11 @@ impl Transaction {
             None
         };
         self.prefilter.restrict = range.filter(|_| !cfg!(feature = "prefilter-check"));
+        // A value shorter than any match cannot match if the chain cannot lengthen it: a
+        // chain that never grows a value, or one that leaves this value as it is (it has
+        // none of the chain's triggers). It is neither transformed nor tested (see
+        // `Operator::min_len`).
+        let min_len = if op.negated { 0 } else { compiled.min_len() };
         let cands = range.and_then(|(lo, hi)| self.prefilter.hits.get(lo..hi));
         // Values come in slot order within a target: a cursor into the candidates walks
         // them once, found again by binary search when the next target starts over.
@@ -2151,6 +2156,11 @@ impl Transaction {
                         );
                     }
                 }
+                return;
+            }
+            if val.value.len() < min_len
+                && (r.shrinks || r.triggers & cache.classes_of(&val.value, val.slot) == 0)
+            {
                 return;
             }
             tested += 1;

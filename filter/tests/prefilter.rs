@@ -298,6 +298,31 @@ SecRule ARGS "@rx evil" "id:4,phase:2,deny,status:419,t:none,t:base64Decode,mult
 }
 
 #[test]
+fn a_value_too_short_to_match_is_not_tested_unless_its_chain_can_lengthen_it() {
+    // `abcdefgh` needs 8 bytes: `abc` is skipped; a longer value is tested. A negated
+    // operator matches the short value; `md5` and `hexEncode` turn `a` into 32 hex digits,
+    // and `utf8toUnicode` turns each byte of `é` (2 bytes) into `%uXXXX` (a chain that
+    // changes this value may lengthen it).
+    let rs = rules(
+        r#"SecRuleEngine On
+SecRule ARGS:q "@rx abcdefgh" "id:1,phase:2,deny,t:lowercase"
+SecRule ARGS:n "!@rx ^abcdefgh$" "id:2,phase:2,deny,status:418,t:none"
+SecRule ARGS:h "@rx ^[0-9a-f]{32}$" "id:3,phase:2,deny,status:419,t:none,t:md5,t:hexEncode"
+SecRule ARGS:u "@rx %u00e9" "id:4,phase:2,deny,status:420,t:none,t:utf8toUnicode"
+"#,
+    );
+    let (status, tx) = request(&rs, "/?q=abc", "");
+    assert_eq!(status, None);
+    assert_eq!(tx.stats().op_calls, 0);
+    let (status, tx) = request(&rs, "/?q=xxABCDEFGH", "");
+    assert_eq!(status, Some(403));
+    assert_eq!(tx.stats().op_calls, 1);
+    assert_eq!(request(&rs, "/?n=ab", "").0, Some(418));
+    assert_eq!(request(&rs, "/?h=a", "").0, Some(419));
+    assert_eq!(request(&rs, "/?u=%C3%A9", "").0, Some(420));
+}
+
+#[test]
 fn a_group_never_spans_phases() {
     // Same (empty) transformation chain and no marker in between: the phase-1 rule must not
     // decide for the phase-2 rule, whose POST arguments do not exist yet in phase 1.

@@ -79,6 +79,15 @@ pub trait Operator: Send + Sync + Debug {
     fn plain_literals(&self) -> Option<Vec<Vec<u8>>> {
         None
     }
+
+    /// The fewest bytes a value needs for the operator to match it (not negated); 0 when
+    /// any value may. `@rx` knows it from its pattern (`Properties::minimum_len`), `@pm`
+    /// from its shortest phrase. A rule whose chain never grows a value
+    /// ([`crate::rules::Rule::shrinks`]) skips shorter values without transforming them:
+    /// on CRS, most arguments of a benign GET are shorter than most attack patterns.
+    fn min_len(&self) -> usize {
+        0
+    }
 }
 
 /// Operators that exist in SecLang but that Wafer does not implement, with the reason.

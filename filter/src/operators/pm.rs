@@ -31,6 +31,8 @@ pub struct Pm {
     /// The phrases without any of `bytes`, when there are some, and whether each of
     /// them holds a space (then a value without one holds none of them).
     ungated: Option<(bool, AhoCorasick)>,
+    /// The shortest phrase's length.
+    min_len: usize,
 }
 
 /// Parses a `@pm` parameter into its bytes (hex blocks and escapes resolved), or `None`
@@ -105,6 +107,7 @@ impl Pm {
                 phrases,
                 bytes: None,
                 ungated: None,
+                min_len: 0,
             });
         }
         let automaton = |phrases: &[&[u8]]| {
@@ -129,6 +132,7 @@ impl Pm {
             ac: Some(ac),
             bytes,
             ungated,
+            min_len: phrases.iter().map(Vec::len).min().unwrap_or(0),
             phrases,
         })
     }
@@ -162,6 +166,10 @@ impl Operator for Pm {
         // A match is a phrase found case-insensitively; no phrase matches nothing, which we
         // leave to the operator itself.
         (!self.phrases.is_empty()).then(|| self.phrases.clone())
+    }
+
+    fn min_len(&self) -> usize {
+        self.min_len
     }
 }
 

@@ -391,6 +391,8 @@ pub struct Rx {
     /// Rare bytes every match contains one of ([`crate::prefilter::required_bytes_of`]):
     /// a value with none of them is not handed to the regex engine.
     bytes: Option<crate::prefilter::RequiredBytes>,
+    /// The shortest match's length (bytes: Unicode is off).
+    min_len: usize,
 }
 
 impl Rx {
@@ -409,6 +411,7 @@ impl Rx {
             required,
             plain,
             bytes: crate::prefilter::required_bytes_of(&hir),
+            min_len: hir.properties().minimum_len().unwrap_or(0),
             re,
         })
     }
@@ -444,6 +447,10 @@ impl Operator for Rx {
 
     fn plain_literals(&self) -> Option<Vec<Vec<u8>>> {
         self.plain.clone()
+    }
+
+    fn min_len(&self) -> usize {
+        self.min_len
     }
 }
 

@@ -286,6 +286,52 @@ pub fn triggers(name: &str) -> u32 {
     }
 }
 
+/// Whether the transformation named `name` may return a value longer than its input:
+/// the encoders and digests (`base64Encode`, `hexEncode`, `urlEncode`, `md5`, `sha1`),
+/// `length` (the length as text) and `utf8toUnicode` (`%uXXXX` per character); and any
+/// name not known to shrink. The decoders and filters only drop, merge or replace bytes
+/// (`tests.rs` checks it on random values). A chain of steps that never grow turns a value
+/// into nothing longer: an operator that needs more bytes cannot match it (see
+/// `Operator::min_len`).
+pub fn grows(name: &str) -> bool {
+    !matches!(
+        name.to_ascii_lowercase().as_str(),
+        "none"
+            | "base64decode"
+            | "base64decodeext"
+            | "cmdline"
+            | "cmd_line"
+            | "compresswhitespace"
+            | "compress_whitespace"
+            | "cssdecode"
+            | "escapeseqdecode"
+            | "hexdecode"
+            | "htmlentitydecode"
+            | "jsdecode"
+            | "lowercase"
+            | "uppercase"
+            | "normalisepath"
+            | "normalizepath"
+            | "normalisepathwin"
+            | "normalizepathwin"
+            | "parityeven7bit"
+            | "parityodd7bit"
+            | "parityzero7bit"
+            | "removecomments"
+            | "removecommentschar"
+            | "replacecomments"
+            | "removenulls"
+            | "replacenulls"
+            | "removewhitespace"
+            | "sqlhexdecode"
+            | "trim"
+            | "trimleft"
+            | "trimright"
+            | "urldecode"
+            | "urldecodeuni"
+    )
+}
+
 /// Looks a transformation up by its SecLang name (`lowercase`, `urlDecodeUni`, …).
 ///
 /// The name is matched case-insensitively. Returns `None` for an unknown name; the rule

@@ -255,6 +255,50 @@ fn random_inputs_do_not_panic() {
     }
 }
 
+/// A transformation that `grows` does not name never returns a longer value: random values
+/// over the bytes that drive the decoders (escapes, entities, comments, paths, UTF-8).
+#[test]
+fn transformations_said_not_to_grow_never_lengthen_a_value() {
+    let alphabet = b"\\%u&#x;0aF9fz/.*-<!>=+[]\"' \t\n\0\xc3\xa9\xe2\x82\xac\xff\xf0";
+    let mut seed: u64 = 0x853c_49e6_748f_ea9b;
+    let mut next = || {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (seed >> 33) as usize
+    };
+    let fns: Vec<_> = names()
+        .filter(|n| !super::grows(n))
+        .filter_map(|n| lookup(n).map(|f| (n, f)))
+        .collect();
+    assert!(
+        fns.len() > 30,
+        "most transformations shrink or keep a value"
+    );
+    for _ in 0..50_000 {
+        let len = next() % 24;
+        let input: Vec<u8> = (0..len)
+            .map(|_| alphabet[next() % alphabet.len()])
+            .collect();
+        for &(n, f) in &fns {
+            if let Some(out) = f(&input) {
+                assert!(out.len() <= input.len(), "{n}({}) grew", show(&input));
+            }
+        }
+    }
+    for n in [
+        "md5",
+        "sha1",
+        "hexEncode",
+        "base64Encode",
+        "urlEncode",
+        "length",
+        "utf8toUnicode",
+    ] {
+        assert!(super::grows(n), "{n}");
+    }
+}
+
 /// A transformation changes no value that lacks its trigger classes (`triggers`): random
 /// values over the bytes outside its single-byte triggers, kept when `classes` finds none
 /// of its triggers (pairs such as `--` may still form), come out unchanged; and at most
