@@ -229,24 +229,34 @@ fn plain_text_is_unchanged() {
     }
 }
 
-/// Pseudo-random inputs over bytes that drive the decoders: no panic, and `Some` only
-/// when the bytes changed.
-#[test]
-fn random_inputs_do_not_panic() {
-    let alphabet = b"\\%u&#x;0aF9fz/.*-<!>=+[] \t\n\0\xc3\xa9\xff\xf0";
-    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
-    let mut next = || {
+/// `count` pseudo-random values of up to 23 bytes over `alphabet`, from `seed` (an LCG:
+/// the same values on every run).
+fn random_values(
+    mut seed: u64,
+    alphabet: &[u8],
+    count: usize,
+) -> impl Iterator<Item = Vec<u8>> + '_ {
+    let mut next = move || {
         seed = seed
             .wrapping_mul(6_364_136_223_846_793_005)
             .wrapping_add(1_442_695_040_888_963_407);
         (seed >> 33) as usize
     };
-    let fns: Vec<_> = names().filter_map(|n| lookup(n).map(|f| (n, f))).collect();
-    for _ in 0..20_000 {
+    (0..count).map(move |_| {
         let len = next() % 24;
-        let input: Vec<u8> = (0..len)
+        (0..len)
             .map(|_| alphabet[next() % alphabet.len()])
-            .collect();
+            .collect()
+    })
+}
+
+/// Pseudo-random inputs over bytes that drive the decoders: no panic, and `Some` only
+/// when the bytes changed.
+#[test]
+fn random_inputs_do_not_panic() {
+    let alphabet = b"\\%u&#x;0aF9fz/.*-<!>=+[] \t\n\0\xc3\xa9\xff\xf0";
+    let fns: Vec<_> = names().filter_map(|n| lookup(n).map(|f| (n, f))).collect();
+    for input in random_values(0x2545_f491_4f6c_dd1d, alphabet, 20_000) {
         for &(n, f) in &fns {
             if let Some(out) = f(&input) {
                 assert_ne!(out, input, "{n}({}) returned Some(unchanged)", show(&input));
@@ -260,13 +270,6 @@ fn random_inputs_do_not_panic() {
 #[test]
 fn transformations_said_not_to_grow_never_lengthen_a_value() {
     let alphabet = b"\\%u&#x;0aF9fz/.*-<!>=+[]\"' \t\n\0\xc3\xa9\xe2\x82\xac\xff\xf0";
-    let mut seed: u64 = 0x853c_49e6_748f_ea9b;
-    let mut next = || {
-        seed = seed
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (seed >> 33) as usize
-    };
     let fns: Vec<_> = names()
         .filter(|n| !super::grows(n))
         .filter_map(|n| lookup(n).map(|f| (n, f)))
@@ -275,11 +278,7 @@ fn transformations_said_not_to_grow_never_lengthen_a_value() {
         fns.len() > 30,
         "most transformations shrink or keep a value"
     );
-    for _ in 0..50_000 {
-        let len = next() % 24;
-        let input: Vec<u8> = (0..len)
-            .map(|_| alphabet[next() % alphabet.len()])
-            .collect();
+    for input in random_values(0x853c_49e6_748f_ea9b, alphabet, 50_000) {
         for &(n, f) in &fns {
             if let Some(out) = f(&input) {
                 assert!(out.len() <= input.len(), "{n}({}) grew", show(&input));
