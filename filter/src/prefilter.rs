@@ -677,14 +677,7 @@ fn rule_literals(rule: &Rule) -> Option<(Set, bool)> {
     }
     // A `multiMatch` rule is marked for every value its chain may change (see
     // `Group::credit_multi`): one whose chain may change any value gains nothing.
-    let always = crate::transformations::class::ALWAYS;
-    if rule.actions.multi_match
-        && rule
-            .actions
-            .transforms
-            .iter()
-            .any(|t| crate::transformations::case_blind_triggers(&t.name) & always != 0)
-    {
+    if rule.actions.multi_match && rule.triggers & crate::transformations::class::ALWAYS != 0 {
         return None;
     }
     if rule.targets.iter().any(|t| t.count || !stable(t.var)) {

@@ -82,9 +82,11 @@ pub trait Operator: Send + Sync + Debug {
 
     /// The fewest bytes a value needs for the operator to match it (not negated); 0 when
     /// any value may. `@rx` knows it from its pattern (`Properties::minimum_len`), `@pm`
-    /// from its shortest phrase. A rule whose chain never grows a value
-    /// ([`crate::rules::Rule::shrinks`]) skips shorter values without transforming them:
-    /// on CRS, most arguments of a benign GET are shorter than most attack patterns.
+    /// from its shortest phrase. A rule skips shorter values without transforming them when
+    /// its chain cannot lengthen them: it never grows a value
+    /// ([`crate::rules::Rule::shrinks`]) or leaves this one as it is (no trigger of the
+    /// chain in it). On CRS, most arguments of a benign GET are shorter than most attack
+    /// patterns.
     fn min_len(&self) -> usize {
         0
     }
