@@ -29,4 +29,4 @@ pub mod variables;
 
 pub use files::FileSet;
 pub use rules::{ConfigError, RuleSet};
-pub use transaction::{Action, Connection, Intervention, RuleMatch, Transaction};
+pub use transaction::{Action, Connection, EndpointSource, Intervention, RuleMatch, Transaction};

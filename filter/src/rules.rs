@@ -10,8 +10,6 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
-use regex::bytes::Regex;
-
 use crate::actions::{self, Actions, Disruptive};
 use crate::files::FileSet;
 use crate::macros::Template;
@@ -136,7 +134,7 @@ pub struct Settings {
     /// `SecAuditLogParts`.
     pub audit_log_parts: String,
     /// `SecAuditLogRelevantStatus`.
-    pub audit_relevant_status: Option<Regex>,
+    pub audit_relevant_status: Option<fancy_regex::Regex>,
     /// `SecComponentSignature`s.
     pub component_signatures: Vec<String>,
     /// `SecWebAppId`.
@@ -568,8 +566,10 @@ impl Compiler<'_> {
             }
             "secauditlogrelevantstatus" => {
                 let v = one()?;
+                // PCRE syntax with look-around, as ModSecurity's recommended configuration
+                // writes it (`^(?:5|4(?!04))`).
                 s.audit_relevant_status = Some(
-                    Regex::new(v)
+                    fancy_regex::Regex::new(v)
                         .map_err(|e| d.error(format!("SecAuditLogRelevantStatus: {e}")))?,
                 );
             }

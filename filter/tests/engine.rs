@@ -483,3 +483,122 @@ SecRule ARGS:q "@contains select" "id:5,phase:2,t:urlDecodeUni,t:lowercase,deny,
     drop(live);
     assert_eq!(status("/?b=1"), (None, vec![]));
 }
+
+/// An endpoint source that counts how often it is asked, and the count.
+fn counted(
+    addr: &'static str,
+    port: u16,
+) -> (wafer::EndpointSource, Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let asked = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&asked);
+    let source = Box::new(move || {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Some((addr.to_string(), port))
+    });
+    (source, asked)
+}
+
+#[test]
+fn each_end_of_the_connection_is_asked_for_once_and_only_when_read() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let rs = rules(
+        r#"SecRuleEngine On
+SecAuditEngine RelevantOnly
+SecAuditLogRelevantStatus "^(?:5|4(?!04))"
+SecRule ARGS:q "@contains attack" "id:1,phase:1,deny,log"
+SecRule ARGS:who "@streq me" "id:2,phase:1,pass,nolog,chain"
+    SecRule REMOTE_ADDR "@ipMatch 203.0.113.0/24" "setvar:tx.mine=1"
+SecRule TX:mine "@eq 1" "id:3,phase:1,deny,status:401,log,msg:'from %{REMOTE_ADDR}:%{REMOTE_PORT}'"
+SecRule ARGS:port "@eq 8443" "id:4,phase:1,pass,log,chain"
+    SecRule SERVER_PORT "@eq 8443""#,
+    );
+    let asked = |n: &Arc<AtomicUsize>| n.load(Ordering::SeqCst);
+    let start = |uri: &str| {
+        let mut tx = Transaction::new(rs.clone(), "conn-1");
+        let (client, c) = counted("203.0.113.7", 51000);
+        let (server, s) = counted("198.51.100.2", 8443);
+        tx.set_connection_source(client, server);
+        tx.set_request_line("GET", uri.as_bytes(), "HTTP/1.1");
+        tx.add_request_header(b"Host", b"example.com");
+        (tx, c, s)
+    };
+
+    // Nothing reads an address and nothing is audited: neither end is asked.
+    let (mut tx, c, s) = start("/?q=hello&who=you");
+    assert!(tx.process_request_headers().is_none());
+    tx.process_logging();
+    assert!(tx.audit_record().is_none());
+    assert_eq!((asked(&c), asked(&s)), (0, 0));
+
+    // A chain reads REMOTE_ADDR, a message expands it and REMOTE_PORT: the client's end is
+    // asked once and every reader sees it; the server's end is not asked until the audit
+    // record is written.
+    let (mut tx, c, s) = start("/?who=me");
+    let iv = tx.process_request_headers().expect("rule 3 denies");
+    assert_eq!((iv.status, iv.rule_id), (401, Some(3)));
+    let m = tx
+        .matches()
+        .iter()
+        .find(|m| m.id == 3)
+        .expect("rule 3 logged");
+    assert!(m.msg.contains("from 203.0.113.7:51000"), "{}", m.msg);
+    tx.process_logging();
+    assert_eq!((asked(&c), asked(&s)), (1, 0));
+    let record = tx.audit_record().expect("a 401 is audited");
+    assert!(record.contains("\"client_ip\":\"203.0.113.7\""), "{record}");
+    assert!(record.contains("\"host_ip\":\"198.51.100.2\""), "{record}");
+    assert_eq!((asked(&c), asked(&s)), (1, 1));
+
+    // SERVER_PORT alone asks the server's end only.
+    let (mut tx, c, s) = start("/?port=8443");
+    assert!(tx.process_request_headers().is_none());
+    assert!(tx.matches().iter().any(|m| m.id == 4 && m.log));
+    assert_eq!((asked(&c), asked(&s)), (0, 1));
+
+    // No rule reads an address, but the audit record does.
+    let (mut tx, c, s) = start("/?q=attack");
+    assert!(tx.process_request_headers().is_some());
+    tx.process_logging();
+    assert_eq!((asked(&c), asked(&s)), (0, 0));
+    let record = tx.audit_record().expect("a 403 is audited");
+    assert!(record.contains("\"client_port\":51000"), "{record}");
+    assert!(record.contains("\"host_port\":8443"), "{record}");
+    assert_eq!((asked(&c), asked(&s)), (1, 1));
+}
+
+#[test]
+fn modsecurity_recommended_relevant_status_with_look_ahead_audits_errors_but_404() {
+    // modsecurity.conf-recommended, unchanged: PCRE look-ahead in SecAuditLogRelevantStatus.
+    let rs = rules(
+        r#"SecRuleEngine On
+SecAuditEngine RelevantOnly
+SecAuditLogRelevantStatus "^(?:5|4(?!04))"
+SecAuditLogParts ABIJDEFHZ"#,
+    );
+    for (status, audited) in [
+        (200, false),
+        (301, false),
+        (403, true),
+        (404, false),
+        (500, true),
+    ] {
+        let mut tx = Transaction::new(rs.clone(), "status-1");
+        tx.set_request_line("GET", b"/", "HTTP/1.1");
+        tx.add_request_header(b"Host", b"example.com");
+        assert!(tx.process_request_headers().is_none());
+        assert!(tx.process_request_body().is_none());
+        tx.set_response_status(status, "HTTP/1.1");
+        assert!(tx.process_response_headers().is_none());
+        tx.process_logging();
+        assert_eq!(tx.audit_record().is_some(), audited, "status {status}");
+    }
+    // A pattern no engine can compile is still a configuration error naming the directive.
+    let err = RuleSet::compile(
+        "bad.conf",
+        "SecAuditLogRelevantStatus \"(\"",
+        &FileSet::new(),
+    )
+    .expect_err("an unbalanced group");
+    assert!(err.message.contains("SecAuditLogRelevantStatus"), "{err:?}");
+}

@@ -61,6 +61,8 @@ pub(crate) struct HttpState {
     pub scheme: String,
     pub host_header: String,
     pub request_time_ns: u64,
+    /// Property paths the filter read during the stream, dot-joined, in order.
+    pub properties_read: Vec<String>,
 }
 
 /// An `http_call` response being delivered to the filter.
@@ -561,6 +563,13 @@ pub(crate) fn add_to_linker(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
         |mut c: C<'_>, pp: i32, pl: i32, ptr_ptr: i32, size_ptr: i32| {
             done((|| {
                 let path = read(&mut c, pp, pl)?;
+                if let Some(h) = c.data_mut().http.as_mut() {
+                    let parts: Vec<_> = path
+                        .split(|&b| b == 0)
+                        .map(String::from_utf8_lossy)
+                        .collect();
+                    h.properties_read.push(parts.join("."));
+                }
                 let value = crate::properties::get(c.data(), &path).ok_or(status::NOT_FOUND)?;
                 return_bytes(&mut c, &value, ptr_ptr, size_ptr)
             })())

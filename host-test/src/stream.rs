@@ -205,6 +205,8 @@ pub struct Outcome {
     pub logs: Vec<LogEntry>,
     /// `http_call`s made during the exchange.
     pub http_calls: Vec<HttpCall>,
+    /// Property paths the filter read during the exchange (`source.address`, …), in order.
+    pub properties_read: Vec<String>,
 }
 
 impl Outcome {
@@ -386,7 +388,9 @@ impl Vm {
         }
         let mut out = run.out;
         let st = self.store.data_mut();
-        st.http = None;
+        if let Some(h) = st.http.take() {
+            out.properties_read = h.properties_read;
+        }
         st.effective_context = st.root_context_id;
         out.logs = st.logs.get(log_start..).unwrap_or_default().to_vec();
         out.http_calls = st.http_calls.get(call_start..).unwrap_or_default().to_vec();

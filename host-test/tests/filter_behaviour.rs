@@ -708,3 +708,58 @@ fn configure_success_is_logged() {
         vm.logs()
     );
 }
+
+#[test]
+fn connection_addresses_are_asked_of_the_host_only_when_a_rule_reads_them() {
+    // The host's client is 192.0.2.10:40000 (HostOptions); Envoy gives `ip:port`, nginx the
+    // bare address with the port in `source.port`.
+    let mut rules = RULES.to_vec();
+    rules.push(
+        "SecRule REMOTE_ADDR \"@ipMatch 192.0.2.0/24\" \"id:1010,phase:1,deny,status:401,log,msg:'client %{REMOTE_ADDR} port %{REMOTE_PORT}',chain\"",
+    );
+    rules.push("    SecRule ARGS_GET:who \"@streq me\" \"t:none\"");
+    let addresses = |out: &Outcome| {
+        out.properties_read
+            .iter()
+            .filter(|p| p.starts_with("source.") || p.starts_with("destination."))
+            .count()
+    };
+    for p in BOTH {
+        let plugin = plugin();
+        let mut vm = start(&plugin, p, &one_set(&rules));
+        // The chain starts on REMOTE_ADDR, so every request reads it: asked once per request.
+        let out = vm.http(&Request::get("/?who=me"), &ok());
+        assert_blocked(&out, 401, 1010);
+        assert!(
+            out.logged("client 192.0.2.10 port 40000"),
+            "{p:?}: {:#?}",
+            out.logs
+        );
+        let source = out
+            .properties_read
+            .iter()
+            .filter(|r| *r == "source.address")
+            .count();
+        assert_eq!(source, 1, "{p:?}: {:?}", out.properties_read);
+
+        // Without that rule, a clean request reads no address at all; a blocked one reads
+        // them for its audit record.
+        let mut vm = start(&plugin, p, &one_set(RULES));
+        let out = vm.http(&Request::get("/?q=hello"), &ok());
+        assert_passed(&out, b"");
+        assert_eq!(addresses(&out), 0, "{p:?}: {:?}", out.properties_read);
+        let out = vm.http(&Request::get("/").header("x-attack", "1"), &ok());
+        assert_blocked(&out, 403, 1001);
+        let audit = out
+            .logs
+            .iter()
+            .find_map(|l| l.message.strip_prefix("wafer-audit: "))
+            .expect("a 403 is audited");
+        assert!(
+            audit.contains("\"client_ip\":\"192.0.2.10\""),
+            "{p:?}: {audit}"
+        );
+        assert!(audit.contains("\"client_port\":40000"), "{p:?}: {audit}");
+        assert!(addresses(&out) >= 2, "{p:?}: {:?}", out.properties_read);
+    }
+}

@@ -54,7 +54,7 @@ use super::metrics::Metrics;
 use super::output::{level_for_severity, log, with_request_id, AUDIT_PREFIX};
 use crate::plugin_config::CompiledConfig;
 use crate::rules::LimitAction;
-use crate::transaction::{Action, Connection, Intervention, Transaction};
+use crate::transaction::{Action, Intervention, Transaction};
 
 /// Generates request ids when a request carries no `x-request-id`: 128 bits from a
 /// randomly keyed hash (std seeds `RandomState` from WASI `random_get`) over a counter,
@@ -286,7 +286,12 @@ impl WaferHttp {
             Arc::clone(config.for_authority(&authority_str)),
             self.request_id.clone(),
         );
-        tx.set_connection(&connection());
+        // Each end is asked of the host only if a rule or the audit record reads it: CRS
+        // reads REMOTE_ADDR on every request (905110) but the server's end rarely.
+        tx.set_connection_source(
+            Box::new(|| address_property("source")),
+            Box::new(|| address_property("destination")),
+        );
         let method = get(":method")
             .map(String::from_utf8_lossy)
             .unwrap_or_default();
@@ -398,27 +403,25 @@ impl WaferHttp {
     }
 }
 
-/// Client and server addresses from the host's properties.
-fn connection() -> Connection {
-    let mut conn = Connection::default();
-    if let Some((ip, port)) = address_property("source") {
-        conn.client_addr = ip;
-        conn.client_port = port;
-    }
-    if let Some((ip, port)) = address_property("destination") {
-        conn.server_addr = ip;
-        conn.server_port = port;
-    }
-    conn
-}
-
-/// `source.address` / `destination.address` (`ip:port`, `[v6]:port`) split in two.
+/// `source.address` / `destination.address` split in two. Envoy gives `ip:port` or
+/// `[v6]:port`; ngx_wasm_module gives the bare address (`$remote_addr`), whose port is then
+/// `source.port` / `destination.port`.
 fn address_property(which: &str) -> Option<(String, u16)> {
     let raw = hostcalls::get_property(vec![which, "address"]).ok()??;
     let s = String::from_utf8(raw).ok()?;
+    if s.parse::<std::net::IpAddr>().is_ok() {
+        return Some((s, port_property(which).unwrap_or(0)));
+    }
     let (ip, port) = s.rsplit_once(':')?;
     let ip = ip.trim_start_matches('[').trim_end_matches(']');
     Some((ip.to_string(), port.parse().ok()?))
+}
+
+/// `source.port` / `destination.port`: an 8-byte little-endian integer from Envoy, decimal
+/// text from ngx_wasm_module.
+fn port_property(which: &str) -> Option<u16> {
+    let raw = hostcalls::get_property(vec![which, "port"]).ok()??;
+    int_property(&raw)
 }
 
 /// Whether request headers announce a body: `content-length` above 0 or any
@@ -438,10 +441,16 @@ fn declares_body(headers: &[(String, Vec<u8>)]) -> bool {
 /// ngx_wasm_module as decimal text.
 fn response_code_property() -> Option<u16> {
     let raw = hostcalls::get_property(vec!["response", "code"]).ok()??;
-    if let Ok(le) = <[u8; 8]>::try_from(raw.as_slice()) {
+    int_property(&raw)
+}
+
+/// A small integer property in either host's encoding: 8 bytes little-endian (Envoy) or
+/// decimal text (ngx_wasm_module).
+fn int_property(raw: &[u8]) -> Option<u16> {
+    if let Ok(le) = <[u8; 8]>::try_from(raw) {
         return u16::try_from(u64::from_le_bytes(le)).ok();
     }
-    std::str::from_utf8(&raw).ok()?.trim().parse().ok()
+    std::str::from_utf8(raw).ok()?.trim().parse().ok()
 }
 
 /// `request.protocol` (`HTTP/1.1`, `HTTP/2`, …), `HTTP/1.1` when the host has none.

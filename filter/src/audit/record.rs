@@ -15,7 +15,7 @@ use crate::transaction::{Connection, Intervention, RuleMatch, Transaction};
 /// What the record builder reads from a transaction.
 pub struct View<'a> {
     pub(crate) id: &'a str,
-    pub(crate) conn: &'a Connection,
+    pub(crate) conn: Connection,
     pub(crate) method: &'a str,
     pub(crate) uri: &'a [u8],
     pub(crate) protocol: &'a str,
