@@ -697,6 +697,25 @@ fn rule_literals(rule: &Rule) -> Option<(Set, bool)> {
     (plain.is_empty() || selective).then_some((plain, true))
 }
 
+/// The byte classes ([`crate::transformations::class`]) of which a value holds at least one
+/// if it holds one of `set`'s literals (compared ASCII-case-insensitively), or 0 when a
+/// literal has no byte outside letters, digits and `_` (or the set is empty). A letter says
+/// nothing (it may be either case); any other byte is its own class whatever the case.
+pub fn classes_needed(set: &[Vec<u8>]) -> u32 {
+    let mut needs = 0;
+    for lit in set {
+        let own = lit
+            .iter()
+            .filter(|b| !b.is_ascii_alphabetic())
+            .fold(0, |m, &b| m | crate::transformations::byte_class(b));
+        if own == 0 {
+            return 0;
+        }
+        needs |= own;
+    }
+    needs
+}
+
 /// Whether a required literal set is worth scanning for: not empty, at most
 /// `MAX_REQUIRED` (512) literals, and none empty or a lone letter or digit (those are in nearly
 /// every value: the rule would be marked anyway, after its scan had reported a match at most

@@ -2223,6 +2223,13 @@ impl Transaction {
         // none of the chain's triggers). It is neither transformed nor tested (see
         // `Operator::min_len`).
         let min_len = if op.negated { 0 } else { compiled.min_len() };
+        // Likewise a value with none of the classes every match needs, when the chain leaves
+        // it as it is (see `Operator::needs_classes`).
+        let needs = if op.negated {
+            0
+        } else {
+            compiled.needs_classes()
+        };
         let cands = range.and_then(|(lo, hi)| self.prefilter.hits.get(lo..hi));
         // Values come in slot order within a target: a cursor into the candidates walks
         // them once, found again by binary search when the next target starts over.
@@ -2263,6 +2270,23 @@ impl Transaction {
             if val.value.len() < min_len
                 && (r.shrinks || r.triggers & cache.classes_of(&val.value, val.slot) == 0)
             {
+                return;
+            }
+            if needs != 0 && cache.classes_of(&val.value, val.slot) & (needs | r.triggers) == 0 {
+                // With feature `prefilter-check` the value is tested anyway and a match
+                // panics.
+                #[cfg(feature = "prefilter-check")]
+                {
+                    let mut o = operators::OpOutput::default();
+                    if compiled.matches(cache.value(r, &val.value, val.slot), &mut o) {
+                        let mut name = String::new();
+                        val.name.render_into(&mut name);
+                        panic!(
+                            "needs_classes: rule {} skipped {name} but it matches (request {})",
+                            r.id, self.id
+                        );
+                    }
+                }
                 return;
             }
             tested += 1;

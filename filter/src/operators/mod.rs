@@ -90,6 +90,19 @@ pub trait Operator: Send + Sync + Debug {
     fn min_len(&self) -> usize {
         0
     }
+
+    /// Byte classes ([`crate::transformations::class`]) of which a value must hold at
+    /// least one for the operator to match it (not negated); 0 when none can be named.
+    /// `@rx` and `@pm` know them from the literals every match contains
+    /// ([`crate::prefilter::classes_needed`]), `@validateByteRange` from the bytes it
+    /// rejects, `@validateUtf8Encoding` is [`crate::transformations::class::HIGH`]. A rule
+    /// skips a value with none of them, untransformed, when the value has none of its
+    /// chain's triggers either (the chain leaves it as it is): on CRS, 920270's check for
+    /// NUL, 920250's for bytes ≥ 0x80 and 920540's `\u` otherwise run on every argument and
+    /// header.
+    fn needs_classes(&self) -> u32 {
+        0
+    }
 }
 
 /// Operators that exist in SecLang but that Wafer does not implement, with the reason.

@@ -33,6 +33,8 @@ pub struct Pm {
     ungated: Option<(bool, AhoCorasick)>,
     /// The shortest phrase's length.
     min_len: usize,
+    /// Classes a value needs to hold a phrase ([`Operator::needs_classes`]).
+    needs: u32,
 }
 
 /// Parses a `@pm` parameter into its bytes (hex blocks and escapes resolved), or `None`
@@ -108,6 +110,7 @@ impl Pm {
                 bytes: None,
                 ungated: None,
                 min_len: 0,
+                needs: 0,
             });
         }
         let automaton = |phrases: &[&[u8]]| {
@@ -133,6 +136,7 @@ impl Pm {
             bytes,
             ungated,
             min_len: phrases.iter().map(Vec::len).min().unwrap_or(0),
+            needs: crate::prefilter::classes_needed(&phrases),
             phrases,
         })
     }
@@ -170,6 +174,10 @@ impl Operator for Pm {
 
     fn min_len(&self) -> usize {
         self.min_len
+    }
+
+    fn needs_classes(&self) -> u32 {
+        self.needs
     }
 }
 

@@ -393,6 +393,8 @@ pub struct Rx {
     bytes: Option<crate::prefilter::RequiredBytes>,
     /// The shortest match's length (bytes: Unicode is off).
     min_len: usize,
+    /// Classes a value needs to match ([`Operator::needs_classes`]), from `required`.
+    needs: u32,
 }
 
 impl Rx {
@@ -408,10 +410,13 @@ impl Rx {
         Ok(Self {
             has_groups: re.captures_len() > 1,
             whole: pattern == "^.*$",
-            required,
             plain,
             bytes: crate::prefilter::required_bytes_of(&hir),
             min_len: hir.properties().minimum_len().unwrap_or(0),
+            needs: required
+                .as_deref()
+                .map_or(0, crate::prefilter::classes_needed),
+            required,
             re,
         })
     }
@@ -451,6 +456,10 @@ impl Operator for Rx {
 
     fn min_len(&self) -> usize {
         self.min_len
+    }
+
+    fn needs_classes(&self) -> u32 {
+        self.needs
     }
 }
 

@@ -341,3 +341,67 @@ fn display_names_follow_libmodsecurity() {
     assert_eq!(display_name("detectSQLi"), "DetectSQLi");
     assert_eq!(display_name("frob"), "frob");
 }
+
+/// What `needs_classes` promises: a value with none of the classes an operator names never
+/// matches it. Pseudo-random values over bytes of every class; each operator also matches
+/// some of them, so neither side of the check is empty.
+#[test]
+fn a_value_without_the_classes_an_operator_needs_never_matches_it() {
+    use crate::transformations::{class, classes, tests::random_values};
+    struct NoFiles;
+    impl DataFiles for NoFiles {
+        fn read(&self, _: &str) -> Option<Vec<u8>> {
+            None
+        }
+    }
+    let cases: &[(&str, &str, u32, &[u8])] = &[
+        // CRS 920540.
+        ("rx", r"(?i)\x5cu[0-9a-f]{4}", class::BSLASH, b"\\u0aF9"),
+        (
+            "rx",
+            r"(?i)(?:\.\./|/etc/)|<scr",
+            class::SLASH | class::OTHER,
+            b"a/etc/x",
+        ),
+        ("pm", "a/b c.d", class::SLASH | class::OTHER, b"xc.dx"),
+        // CRS 920270, 920272.
+        ("validateByteRange", "1-255", class::NUL, b"a\0b"),
+        (
+            "validateByteRange",
+            "32-126",
+            class::NUL | class::WS | class::OTHER | class::HIGH,
+            b"caf\xc3\xa9",
+        ),
+        // CRS 920250.
+        ("validateUtf8Encoding", "", class::HIGH, b"\xc3("),
+    ];
+    let alphabet = b"\\uU0a9fF/etc.d <scrb-*%+&;#'\"\0\t\xc3\xa9\xff(";
+    for &(name, param, needs, example) in cases {
+        let op = compile(name, param, &NoFiles).expect("compiles");
+        assert_eq!(op.needs_classes(), needs, "@{name} {param}");
+        assert!(
+            op.matches(example, &mut OpOutput::default()),
+            "@{name} {param} matches {example:?}"
+        );
+        let mut without = 0;
+        for v in random_values(0x9e37_79b9_7f4a_7c15, alphabet, 30_000) {
+            if classes(&v) & needs == 0 {
+                without += 1;
+                assert!(
+                    !op.matches(&v, &mut OpOutput::default()),
+                    "@{name} {param} matched {v:?}, which has none of the classes it needs"
+                );
+            }
+        }
+        assert!(without > 100, "@{name} {param}: {without} values without");
+    }
+    // No class to name: a literal of letters only, a rejected lower-case letter.
+    for (name, param) in [
+        ("rx", "(?i)select|/"),
+        ("pm", "union select"),
+        ("validateByteRange", "1-96"),
+    ] {
+        let op = compile(name, param, &NoFiles).expect("compiles");
+        assert_eq!(op.needs_classes(), 0, "@{name} {param}");
+    }
+}

@@ -17,6 +17,8 @@ use super::{OpOutput, Operator};
 #[derive(Debug)]
 pub struct ValidateByteRange {
     allowed: [bool; 256],
+    /// Classes a value needs to match ([`Operator::needs_classes`]).
+    needs: u32,
 }
 
 /// `stoi` that fails (like the C++ exception) when there are no digits or on overflow.
@@ -49,7 +51,19 @@ impl ValidateByteRange {
                 allowed[usize::from(b)] = true;
             }
         }
-        Self { allowed }
+        // A match is a byte outside the ranges: a value needs the class of one of them,
+        // unless one is in `[a-z0-9_]` (class 0, in most values).
+        let mut needs = 0;
+        for b in (0..=255u8).filter(|&b| !allowed[usize::from(b)]) {
+            match crate::transformations::byte_class(b) {
+                0 => {
+                    needs = 0;
+                    break;
+                }
+                c => needs |= c,
+            }
+        }
+        Self { allowed, needs }
     }
 }
 
@@ -62,6 +76,10 @@ impl Operator for ValidateByteRange {
             }
             None => false,
         }
+    }
+
+    fn needs_classes(&self) -> u32 {
+        self.needs
     }
 }
 
@@ -139,6 +157,11 @@ impl Operator for ValidateUtf8Encoding {
             }
         }
         false
+    }
+
+    fn needs_classes(&self) -> u32 {
+        // ASCII is valid UTF-8: an invalid sequence has a byte ≥ 0x80.
+        crate::transformations::class::HIGH
     }
 }
 

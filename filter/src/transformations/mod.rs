@@ -48,7 +48,7 @@ mod utf8_to_unicode;
 mod whitespace;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use url_decode_uni::{url_decode_uni_mapped, UnicodeMap};
 
@@ -189,6 +189,12 @@ static CLASS: [u32; 256] = {
     }
     t
 };
+
+/// The class of the single byte `b` ([`class`]; 0 for `[a-z0-9_]`): what a value holding
+/// `b` has in [`classes`] for it.
+pub fn byte_class(b: u8) -> u32 {
+    CLASS[usize::from(b)]
+}
 
 /// The classes of `v` ([`class`]), [`class::ALWAYS`] included: one table load per byte,
 /// and a search for the pair classes only when the value has their bytes.

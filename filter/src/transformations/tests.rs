@@ -231,7 +231,7 @@ fn plain_text_is_unchanged() {
 
 /// `count` pseudo-random values of up to 23 bytes over `alphabet`, from `seed` (an LCG:
 /// the same values on every run).
-fn random_values(
+pub(crate) fn random_values(
     mut seed: u64,
     alphabet: &[u8],
     count: usize,
