@@ -190,6 +190,10 @@ pub struct RuleOperator {
     /// `@within %{tx.allowed_methods}` expands to the same text on every request, and a
     /// `@rx %{…}` would otherwise build its regex per request.
     pub last_dynamic: Mutex<Option<(String, Arc<dyn Operator>)>>,
+    /// For a `multiMatch` rule the prefilter leaves out: a small automaton over the first
+    /// bytes of the literals every match contains ([`crate::prefilter::gate_for`]); a value
+    /// without any is not handed to the operator.
+    pub gate: Option<aho_corasick::AhoCorasick>,
 }
 
 impl RuleOperator {
@@ -419,6 +423,16 @@ impl RuleSet {
             }
         }
         c.set.prefilter = Prefilter::build(&c.set);
+        for rule in &mut c.set.rules {
+            let mut link = Some(rule);
+            while let Some(r) = link {
+                let gate = crate::prefilter::gate_for(r);
+                if let Some(op) = r.op.as_mut() {
+                    op.gate = gate;
+                }
+                link = r.chained.as_deref_mut();
+            }
+        }
         c.set.replay = Replay::fixed(&c.set.rules);
         // The benign path runs on the finished set, then its outcomes join it.
         let set = Arc::new(std::mem::take(&mut c.set));
@@ -830,6 +844,7 @@ impl Compiler<'_> {
             compiled,
             dynamic: dynamic.then_some(template),
             last_dynamic: Mutex::new(None),
+            gate: None,
         })
     }
 

@@ -706,6 +706,9 @@ pub struct Stats {
     /// Fixed rules (chain starters) replayed from their benign-path outcome rather than
     /// evaluated (see [`crate::replay`]).
     pub replayed: u32,
+    /// Steps of a `multiMatch` chain whose value was not handed to the operator: shorter
+    /// than any match, or without a prefix of its literals ([`crate::prefilter::gate_for`]).
+    pub gated: u32,
 }
 
 /// Per-transaction state of replay ([`crate::replay`]).
@@ -2233,6 +2236,7 @@ impl Transaction {
         let cands = range.and_then(|(lo, hi)| self.prefilter.hits.get(lo..hi));
         // Values come in slot order within a target: a cursor into the candidates walks
         // them once, found again by binary search when the next target starts over.
+        let mut gated = 0u32;
         let mut cursor = 0usize;
         let mut ruled_out = |c: &[u64], slot: u32| {
             if slot == 0 {
@@ -2297,6 +2301,18 @@ impl Transaction {
                 // transformation that changed it (ModSecurity reference manual).
                 let mut test = |v: &[u8]| {
                     out.reset();
+                    // A step's value shorter than any match, or without the gate's
+                    // literals, cannot match.
+                    if v.len() < min_len || op.gate.as_ref().is_some_and(|g| !g.is_match(v)) {
+                        gated += 1;
+                        // With feature `prefilter-check` the operator runs anyway and a
+                        // match panics.
+                        #[cfg(feature = "prefilter-check")]
+                        if compiled.matches(v, out) {
+                            panic!("gate: rule {} skipped a value but it matches", r.id);
+                        }
+                        return false;
+                    }
                     compiled.matches(v, out) != op.negated
                 };
                 hit = cache
@@ -2315,6 +2331,7 @@ impl Transaction {
         });
         self.prefilter.restrict = None;
         self.stats.op_calls += tested;
+        self.stats.gated += gated;
         let matched_any = !scratch.hits.is_empty();
         for (name, value, captures) in scratch.hits.drain(..) {
             let name = scratch.names.get(name).unwrap_or_default();

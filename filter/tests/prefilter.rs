@@ -451,3 +451,25 @@ fn crs() -> Arc<RuleSet> {
     let text = "Include @recommended-conf\nInclude @crs-setup-conf\nInclude @owasp_crs/*.conf\n";
     Arc::new(RuleSet::compile("crs.conf", text, &files).expect("CRS compiles"))
 }
+
+#[test]
+fn a_multi_match_rule_with_base64_decode_hands_a_step_to_its_operator_only_with_a_literal_prefix() {
+    // CRS 934100's shape: `base64Decode` may change any value, so the prefilter leaves the
+    // rule out and it runs on every value; at each step of the chain, a value without the
+    // first four bytes of one of its literals (`eval(`, `function(`) is not handed to the
+    // operator. `ZXZhbCg` is base64 for `eval(`: only the decoded step holds it.
+    let rs = rules(
+        r#"SecRuleEngine On
+SecRule ARGS "@rx (?:eval|function)\(" "id:1,phase:2,deny,t:none,t:urlDecodeUni,t:base64Decode,multiMatch"
+"#,
+    );
+    let (status, tx) = request(&rs, "/?q=shoes+and+socks", "");
+    assert_eq!(status, None);
+    assert!(tx.stats().gated >= 2, "{:?}", tx.stats());
+    assert_eq!(request(&rs, "/?q=ZXZhbCg", "").0, Some(403));
+    assert_eq!(request(&rs, "/?q=eval(1)", "").0, Some(403));
+    // A prefix without the literal reaches the operator, which does not match.
+    let (status, tx) = request(&rs, "/?q=evaluate", "");
+    assert_eq!(status, None);
+    assert!(tx.stats().gated < 2, "{:?}", tx.stats());
+}
