@@ -726,7 +726,7 @@ const GATE_PREFIX: usize = 4;
 /// 934100; a value holding none of the prefixes cannot hold a literal, so the operator is
 /// not called on it. The prefixes keep the automaton small (934100's 160 literals, 1.9 KB,
 /// give 60 prefixes) and a DFA: a false hit only costs the call it would have made anyway.
-pub fn gate_for(rule: &Rule) -> Option<AhoCorasick> {
+pub fn gate_for(rule: &Rule) -> Option<Gate> {
     let op = rule.op.as_ref()?;
     if !rule.actions.multi_match
         || rule.triggers & crate::transformations::class::ALWAYS == 0
@@ -743,7 +743,46 @@ pub fn gate_for(rule: &Rule) -> Option<AhoCorasick> {
             .map(|l| lower(l.get(..GATE_PREFIX).unwrap_or(l)))
             .collect(),
     );
-    build_automaton(&prefixes, AhoCorasickKind::DFA)
+    aho_corasick::dfa::Builder::new()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::Standard)
+        .start_kind(aho_corasick::StartKind::Unanchored)
+        .prefilter(false)
+        .build(&prefixes)
+        .ok()
+        .map(|d| Gate(Box::new(d)))
+}
+
+/// A [`gate_for`] automaton, walked byte by byte to the first match state: the values it
+/// sees are a chain's short intermediate ones, where `AhoCorasick::is_match`'s set-up per
+/// call cost more than the walk (measured, callgrind, PL1 form: 40k instructions of the
+/// gate's 60k).
+/// Boxed: a DFA is over 500 bytes inline (its byte classes), and every rule's operator has a
+/// place for a gate.
+#[derive(Debug, Clone)]
+pub struct Gate(Box<aho_corasick::dfa::DFA>);
+
+impl Gate {
+    /// Whether `hay` holds one of the prefixes (ASCII case ignored).
+    pub fn is_match(&self, hay: &[u8]) -> bool {
+        let a = &self.0;
+        // No unanchored start state (never, for a DFA built so): the operator decides.
+        let Ok(mut sid) = a.start_state(Anchored::No) else {
+            return true;
+        };
+        for &b in hay {
+            sid = a.next_state(Anchored::No, sid, b);
+            if a.is_special(sid) {
+                if a.is_match(sid) {
+                    return true;
+                }
+                if a.is_dead(sid) {
+                    return false;
+                }
+            }
+        }
+        false
+    }
 }
 
 /// Whether a required literal set is worth scanning for: not empty, at most

@@ -193,7 +193,7 @@ pub struct RuleOperator {
     /// For a `multiMatch` rule the prefilter leaves out: a small automaton over the first
     /// bytes of the literals every match contains ([`crate::prefilter::gate_for`]); a value
     /// without any is not handed to the operator.
-    pub gate: Option<aho_corasick::AhoCorasick>,
+    pub gate: Option<crate::prefilter::Gate>,
 }
 
 impl RuleOperator {
