@@ -133,6 +133,25 @@ impl Default for LazyConnection {
     }
 }
 
+/// Feature `prefilter-check`: `value` of `name`, which a shortcut (`why`) skipped for rule
+/// `rule`, must not match; panics if it does.
+#[cfg(feature = "prefilter-check")]
+fn assert_no_match(
+    why: &str,
+    compiled: &dyn operators::Operator,
+    negated: bool,
+    value: &[u8],
+    name: &Name<'_>,
+    rule: u64,
+    request: &str,
+) {
+    if compiled.matches(value, &mut operators::OpOutput::default()) != negated {
+        let mut n = String::new();
+        name.render_into(&mut n);
+        panic!("{why}: rule {rule} skipped {n} but it matches (request {request})");
+    }
+}
+
 /// What a disruptive action asks the host to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
@@ -2253,44 +2272,34 @@ impl Transaction {
             c.get(cursor).is_none_or(|&h| h as u32 != slot)
         };
         self.collect(r, starter, &mut |val| {
-            if cands.is_some_and(|c| ruled_out(c, val.slot)) {
-                // With feature `prefilter-check` the value is tested anyway and a
-                // match panics.
-                #[cfg(feature = "prefilter-check")]
-                {
-                    let mut o = operators::OpOutput::default();
-                    if compiled.matches(cache.value(r, &val.value, val.slot), &mut o) != op.negated
-                    {
-                        let mut name = String::new();
-                        val.name.render_into(&mut name);
-                        panic!(
-                            "prefilter: rule {} skipped {name} but it matches (request {})",
-                            r.id, self.id
-                        );
-                    }
-                }
-                return;
-            }
             if val.value.len() < min_len
                 && (r.shrinks || r.triggers & cache.classes_of(&val.value, val.slot) == 0)
             {
                 return;
             }
-            if needs != 0 && cache.classes_of(&val.value, val.slot) & (needs | r.triggers) == 0 {
-                // With feature `prefilter-check` the value is tested anyway and a match
-                // panics.
+            // Skipped: no literal of the rule's in it (prefilter), or none of the classes
+            // a match needs while the chain leaves it as it is. With feature
+            // `prefilter-check` the value is tested anyway and a match panics.
+            let skipped = if cands.is_some_and(|c| ruled_out(c, val.slot)) {
+                Some("prefilter")
+            } else if needs != 0
+                && cache.classes_of(&val.value, val.slot) & (needs | r.triggers) == 0
+            {
+                Some("needs_classes")
+            } else {
+                None
+            };
+            if let Some(_why) = skipped {
                 #[cfg(feature = "prefilter-check")]
-                {
-                    let mut o = operators::OpOutput::default();
-                    if compiled.matches(cache.value(r, &val.value, val.slot), &mut o) {
-                        let mut name = String::new();
-                        val.name.render_into(&mut name);
-                        panic!(
-                            "needs_classes: rule {} skipped {name} but it matches (request {})",
-                            r.id, self.id
-                        );
-                    }
-                }
+                assert_no_match(
+                    _why,
+                    compiled,
+                    op.negated,
+                    cache.value(r, &val.value, val.slot),
+                    &val.name,
+                    r.id,
+                    &self.id,
+                );
                 return;
             }
             tested += 1;
