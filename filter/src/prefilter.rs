@@ -763,25 +763,10 @@ pub fn gate_for(rule: &Rule) -> Option<Gate> {
 pub struct Gate(Box<aho_corasick::dfa::DFA>);
 
 impl Gate {
-    /// Whether `hay` holds one of the prefixes (ASCII case ignored).
+    /// Whether `hay` holds one of the prefixes (ASCII case ignored). Without an unanchored
+    /// start state (never, for a DFA built so) the operator decides.
     pub fn is_match(&self, hay: &[u8]) -> bool {
-        let a = &self.0;
-        // No unanchored start state (never, for a DFA built so): the operator decides.
-        let Ok(mut sid) = a.start_state(Anchored::No) else {
-            return true;
-        };
-        for &b in hay {
-            sid = a.next_state(Anchored::No, sid, b);
-            if a.is_special(sid) {
-                if a.is_match(sid) {
-                    return true;
-                }
-                if a.is_dead(sid) {
-                    return false;
-                }
-            }
-        }
-        false
+        walk_until(&*self.0, hay, |_| true).unwrap_or(true)
     }
 }
 
@@ -982,20 +967,36 @@ impl Walker {
 /// every match state reached.
 #[inline(always)]
 fn walk<A: Automaton>(a: &A, hay: &[u8], mut f: impl FnMut(usize)) {
-    let Ok(mut sid) = a.start_state(Anchored::No) else {
-        return;
-    };
+    walk_until(a, hay, |p| {
+        f(p);
+        false
+    });
+}
+
+/// [`walk`] that stops at the first pattern for which `stop` is true: `Some(true)` then,
+/// `Some(false)` when none was, `None` when `a` has no unanchored start state (never for
+/// the automata built here).
+#[inline(always)]
+fn walk_until<A: Automaton>(
+    a: &A,
+    hay: &[u8],
+    mut stop: impl FnMut(usize) -> bool,
+) -> Option<bool> {
+    let mut sid = a.start_state(Anchored::No).ok()?;
     for &b in hay {
         sid = a.next_state(Anchored::No, sid, b);
         if a.is_special(sid) {
             if a.is_dead(sid) {
-                return;
+                return Some(false);
             }
             for i in 0..a.match_len(sid) {
-                f(a.match_pattern(sid, i).as_usize());
+                if stop(a.match_pattern(sid, i).as_usize()) {
+                    return Some(true);
+                }
             }
         }
     }
+    Some(false)
 }
 
 impl BodyScan {
