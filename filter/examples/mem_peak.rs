@@ -1,10 +1,13 @@
 //! Heap held after compiling CRS and the peak reached while compiling it, natively
 //! (`mem_peak [PL]`, default 4). A wasm module's linear memory never shrinks, so the peak
 //! is what configure costs the filter for good; the live figure is what stays in use.
-//! Used to weigh prefilter changes against the ≤ 32 MiB goal (issue 7).
+//! Used to weigh prefilter changes against the ≤ 32 MiB goal (issue 7). The rules are the
+//! filter's own: `bench/wafer-config.json` compiled against the embedded bundle, as
+//! `on_configure` does (the bundle's files are read before counting starts).
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
-use wafer::{FileSet, RuleSet};
+use wafer::bundle;
+use wafer::plugin_config::PluginConfig;
 
 /// The system allocator, tracking bytes in use and their peak.
 struct Tracking;
@@ -41,29 +44,19 @@ unsafe impl GlobalAlloc for Tracking {
 static GLOBAL: Tracking = Tracking;
 
 fn main() {
-    let dir = std::env::var("CRS_DIR").unwrap_or_else(|_| "../shared/crs/v4.28.0".into());
     let pl: u8 = std::env::args()
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(4);
-    let mut fs = FileSet::new();
-    fs.insert(
-        "crs/crs-setup.conf",
-        std::fs::read(format!("{dir}/crs-setup.conf.example")).expect("crs-setup"),
-    );
-    for e in std::fs::read_dir(format!("{dir}/rules"))
-        .expect("rules dir")
-        .flatten()
-    {
-        let n = e.file_name().to_string_lossy().into_owned();
-        fs.insert(format!("crs/rules/{n}"), std::fs::read(e.path()).unwrap());
-    }
-    let text = format!(
-        "SecRuleEngine On\nSecAction \"id:900000,phase:1,pass,nolog,setvar:tx.blocking_paranoia_level={pl}\"\nInclude crs/crs-setup.conf\nInclude crs/rules/*.conf\n"
-    );
+    let config = include_str!("../../bench/wafer-config.json").replace("__PL__", &pl.to_string());
+    let files = bundle::file_set().expect("embedded bundle");
     let base = LIVE.load(Relaxed);
     PEAK.store(base, Relaxed);
-    let rs = RuleSet::compile("main", &text, &fs).expect("CRS compiles");
+    let compiled = PluginConfig::parse(config.as_bytes())
+        .expect("plugin configuration parses")
+        .compile(&files)
+        .expect("CRS compiles");
+    let rs = compiled.for_authority("example.com");
     let mib = |b: usize| b as f64 / 1_048_576.0;
     println!(
         "PL{pl}: {:.2} MiB held after compiling CRS, {:.2} MiB at the peak while compiling; prefilter automata {:.2} MiB",
