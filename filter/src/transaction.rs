@@ -2317,9 +2317,7 @@ impl Transaction {
                         // With feature `prefilter-check` the operator runs anyway and a
                         // match panics.
                         #[cfg(feature = "prefilter-check")]
-                        if compiled.matches(v, out) {
-                            panic!("gate: rule {} skipped a value but it matches", r.id);
-                        }
+                        assert_no_match("gate", compiled, op.negated, v, &val.name, r.id, &self.id);
                         return false;
                     }
                     compiled.matches(v, out) != op.negated
