@@ -564,8 +564,8 @@ pub(crate) fn add_to_linker(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
             done((|| {
                 let path = read(&mut c, pp, pl)?;
                 if let Some(h) = c.data_mut().http.as_mut() {
-                    let parts: Vec<_> = path
-                        .split(|&b| b == 0)
+                    let parts: Vec<_> = crate::properties::split_path(&path)
+                        .into_iter()
                         .map(String::from_utf8_lossy)
                         .collect();
                     h.properties_read.push(parts.join("."));

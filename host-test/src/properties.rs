@@ -37,7 +37,8 @@ fn header<'a>(pairs: &'a [(Vec<u8>, Vec<u8>)], name: &[u8]) -> Option<&'a [u8]> 
         .map(|(_, v)| v.as_slice())
 }
 
-fn split_path(path: &[u8]) -> Vec<&[u8]> {
+/// A property path's parts (the ABI separates them with NUL).
+pub(crate) fn split_path(path: &[u8]) -> Vec<&[u8]> {
     path.split(|&b| b == 0).collect()
 }
 
