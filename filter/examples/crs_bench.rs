@@ -1,9 +1,28 @@
-//! Rough per-request timing of CRS on a few requests (criterion benches are the real ones).
+//! The engine benches' workload (`filter/benches/common`: `bench/wafer-config.json` compiled
+//! against the embedded bundle, the requests of issue 7 and the attacks, driven as the
+//! adapter drives them) one request kind at a time, for profilers: `bench/instructions.sh`
+//! counts the instructions of `one` under callgrind. Criterion (`filter/benches/engine.rs`)
+//! gives the times; the rough µs printed here are only a sanity check.
+//!
+//! ```sh
+//! cargo run --release -p wafer --example crs_bench [PL]
+//! ONLY=post_form ITER=5000 cargo run --release -p wafer --example crs_bench 1
+//! ```
+//!
+//! Environment: `ONLY` (prefix of the request names: `get_5_args`, `post_form_1k`,
+//! `post_json_20k`, `sqli`, `xss`, `rce`), `ITER` (requests timed, 2,000), `EXTRA` (SecLang
+//! lines appended to the configuration, `;`-separated), `SHOW` (print the logged matches),
+//! `STATS` (print the engine's counters).
+
+#[path = "../benches/common/mod.rs"]
+mod common;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
-use wafer::{FileSet, RuleSet, Transaction};
+
+use wafer::RuleSet;
 
 /// The system allocator, counting allocations (reported per request).
 struct Counting;
@@ -31,112 +50,62 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-fn load(dir: &str, pl: u8) -> Arc<RuleSet> {
-    let mut fs = FileSet::new();
-    fs.insert(
-        "crs/crs-setup.conf",
-        std::fs::read(format!("{dir}/crs-setup.conf.example")).unwrap(),
-    );
-    for e in std::fs::read_dir(format!("{dir}/rules")).unwrap().flatten() {
-        let n = e.file_name().to_string_lossy().into_owned();
-        fs.insert(format!("crs/rules/{n}"), std::fs::read(e.path()).unwrap());
-    }
-    let text = format!(
-        "SecRuleEngine On\nSecRequestBodyAccess On\nSecAction \"id:900000,phase:1,pass,nolog,setvar:tx.blocking_paranoia_level={pl}\"\nSecRule REQUEST_HEADERS:Content-Type \"@rx ^application/json\" \"id:200001,phase:1,t:none,t:lowercase,pass,nolog,ctl:requestBodyProcessor=JSON\"\nInclude crs/crs-setup.conf\nInclude crs/rules/*.conf\n{}",
-        // EXTRA appends configuration (`SecRuleRemoveById 934100` shows what a rule costs).
-        std::env::var("EXTRA").unwrap_or_default()
-    );
-    Arc::new(RuleSet::compile("main", &text, &fs).unwrap())
-}
-
+/// One whole transaction, dropped at the end (what callgrind counts).
 #[inline(never)]
-fn one(rs: &Arc<RuleSet>, uri: &str, ctype: &str, body: &[u8]) -> usize {
-    let mut tx = Transaction::new(rs.clone(), "x");
-    tx.set_request_line(
-        if body.is_empty() { "GET" } else { "POST" },
-        uri.as_bytes(),
-        "HTTP/1.1",
-    );
-    tx.add_request_header(b"Host", b"example.com");
-    tx.add_request_header(
-        b"User-Agent",
-        b"Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0",
-    );
-    tx.add_request_header(b"Accept", b"text/html,application/xhtml+xml");
-    if !body.is_empty() {
-        tx.add_request_header(b"Content-Type", ctype.as_bytes());
-        tx.add_request_header(b"Content-Length", body.len().to_string().as_bytes());
-    }
-    tx.process_request_headers();
-    tx.append_request_body(body);
-    tx.process_request_body();
-    tx.set_response_status(200, "HTTP/1.1");
-    tx.add_response_header(b"Content-Type", b"text/html");
-    tx.process_response_headers();
-    tx.append_response_body(b"<html>ok</html>");
-    tx.process_response_body();
-    tx.process_logging();
-    if std::env::var("SHOW").is_ok() {
-        for m in tx.matches().iter().filter(|m| m.log) {
-            println!("  {} {}", m.id, m.msg);
-        }
-    }
-    if std::env::var("STATS").is_ok() {
-        println!("  {:?}", tx.stats());
-    }
-    tx.matches().len()
+fn one(rules: &Arc<RuleSet>, req: &common::BenchRequest) {
+    drop(common::drive(rules, req));
 }
 
 fn main() {
-    let dir = std::env::var("CRS_DIR").unwrap_or_else(|_| "../shared/crs/v4.28.0".into());
     let pl: u8 = std::env::args()
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(1);
-    let rs = load(&dir, pl);
-    if std::env::var("STATS").is_ok() {
+    let extra: Vec<String> = std::env::var("EXTRA")
+        .unwrap_or_default()
+        .split(';')
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect();
+    let rules = common::compile_with(pl, &extra);
+    if std::env::var_os("STATS").is_some() {
         println!(
             "replay: {} fixed rules replayable, {} TX members tracked",
-            rs.replay.replayable(),
-            rs.replay.keys_len()
+            rules.replay.replayable(),
+            rules.replay.keys_len()
         );
     }
-    let post: Vec<u8> = (0..40)
-        .map(|i| format!("field{i}=value+number+{i}&"))
-        .collect::<String>()
-        .into_bytes();
-    // The ~21 KB benign JSON document of the criterion benches (issue 7).
-    let json = std::fs::read(
-        std::env::var("JSON_BODY").unwrap_or_else(|_| "bench/requests/post-json-20k.body".into()),
-    )
-    .unwrap_or_default();
-    const FORM: &str = "application/x-www-form-urlencoded";
-    // GET_URI replaces the benign GET's URI (e.g. `/` to see the cost without arguments).
-    let get_uri = std::env::var("GET_URI")
-        .unwrap_or_else(|_| "/search?q=shoes&page=2&sort=price&color=red&size=42".into());
-    for (name, uri, ctype, body) in [
-        ("GET 5 args", get_uri.as_str(), FORM, &b""[..]),
-        ("POST 1KB form", "/submit", FORM, &post[..]),
-        ("GET sqli", "/?id=1%27%20or%201=1--", FORM, &b""[..]),
-        ("JSON 20KB", "/api/orders", "application/json", &json[..]),
-    ] {
-        if std::env::var("ONLY").is_ok_and(|o| !name.starts_with(&o)) {
+    let n: usize = std::env::var("ITER")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
+    let only = std::env::var("ONLY").unwrap_or_default();
+    for req in common::requests() {
+        if !req.name.starts_with(&only) {
             continue;
         }
-        let n: usize = std::env::var("ITER")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(2000);
-        let m = one(&rs, uri, ctype, body);
+        let (tx, _) = common::drive(&rules, &req);
+        if std::env::var_os("SHOW").is_some() {
+            for m in tx.matches().iter().filter(|m| m.log) {
+                println!("  {} {}", m.id, m.msg);
+            }
+        }
+        if std::env::var_os("STATS").is_some() {
+            println!("  {:?}", tx.stats());
+        }
+        let matches = tx.matches().len();
+        drop(tx);
         let before = ALLOCS.load(Ordering::Relaxed);
-        one(&rs, uri, ctype, body);
+        one(&rules, &req);
         let allocs = ALLOCS.load(Ordering::Relaxed) - before;
         let t = Instant::now();
         for _ in 0..n {
-            one(&rs, uri, ctype, body);
+            one(&rules, &req);
         }
         println!(
-            "{name}: {:.1} µs/request ({m} matches, {allocs} allocations)",
+            "{} PL{pl}: {:.1} µs/request ({matches} matches, {allocs} allocations)",
+            req.name,
             t.elapsed().as_secs_f64() * 1e6 / n as f64
         );
     }

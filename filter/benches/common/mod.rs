@@ -126,8 +126,19 @@ pub fn plugin_config(pl: u8) -> String {
 /// Compiles [`plugin_config`] against the embedded bundle, as the filter's `on_configure`
 /// does, and returns the default set.
 pub fn compile(pl: u8) -> Arc<RuleSet> {
+    compile_with(pl, &[])
+}
+
+/// [`compile`] with `extra` SecLang lines after the configuration's own (`SecRuleRemoveById
+/// 934100` shows what one rule costs).
+pub fn compile_with(pl: u8, extra: &[String]) -> Arc<RuleSet> {
     let files = bundle::file_set().expect("embedded bundle");
-    let compiled = PluginConfig::parse(plugin_config(pl).as_bytes())
+    let mut config: serde_json::Value =
+        serde_json::from_str(&plugin_config(pl)).expect("bench/wafer-config.json is JSON");
+    if let Some(lines) = config["directives_map"]["default"].as_array_mut() {
+        lines.extend(extra.iter().map(|l| serde_json::Value::from(l.as_str())));
+    }
+    let compiled = PluginConfig::parse(config.to_string().as_bytes())
         .expect("plugin configuration parses")
         .compile(&files)
         .expect("CRS compiles");
@@ -174,7 +185,7 @@ pub fn describe(rules: &Arc<RuleSet>, req: &BenchRequest) -> String {
 }
 
 /// The transaction after `req` and the status of its interruption, if any.
-fn drive(rules: &Arc<RuleSet>, req: &BenchRequest) -> (Transaction, Option<u16>) {
+pub fn drive(rules: &Arc<RuleSet>, req: &BenchRequest) -> (Transaction, Option<u16>) {
     let mut tx = Transaction::new(Arc::clone(rules), "bench");
     tx.set_connection(&Connection::default());
     tx.set_request_line(req.method, req.uri.as_bytes(), "HTTP/1.1");
