@@ -115,8 +115,8 @@ const MAX_LONE: usize = 64;
 /// of automaton and ~5 MiB of wasm heap while being built.
 const MAX_REQUIRED: usize = 512;
 
-/// Groups whose literals add up to at most this many bytes get a DFA, the others a
-/// contiguous NFA. Measured on CRS 4.28 (callgrind, PL1), with groups shared across guarded
+/// Groups whose literals add up to at most this many bytes get a DFA, the others a double
+/// array ([`Walker`]; a contiguous NFA when this was measured). Measured on CRS 4.28 (callgrind, PL1), with groups shared across guarded
 /// sections ([`Section`]): 500 bytes gives 16 DFAs of 29 groups and 1.57 MB of automata;
 /// 1,000 bytes 18 DFAs and 2.09 MB, for −2.7 % instructions on the 20 KB JSON request and
 /// −1.4 % on the form; 2,000 bytes (3.7 MB) saves nothing more. (Before groups were shared,
@@ -798,7 +798,7 @@ pub struct Group {
     pub rules: Vec<usize>,
     /// Per member, the variables it reads (bit `Var as u32`; all bits if beyond 127).
     vars: Vec<u128>,
-    ac: AhoCorasick,
+    ac: Walker,
     /// Length of the shortest literal: a shorter value holds none (and is not scanned).
     min_len: usize,
     /// Per literal (pattern id), the positions in `rules` of the members that need it.
@@ -834,7 +834,7 @@ pub struct Group {
 /// (callgrind, PL1): 20 KB JSON request −2.3 % instructions, +0.2 MB of automata.
 #[derive(Debug)]
 pub struct BodyScan {
-    ac: AhoCorasick,
+    ac: Walker,
     /// Per literal, the positions in the group's `rules` of the body readers that need it.
     users: Vec<Vec<u32>>,
     /// Length of the shortest literal.
@@ -908,72 +908,92 @@ impl Cluster {
     }
 }
 
-/// A cluster's automaton, walked byte by byte here rather than through
-/// `AhoCorasick::find_overlapping_iter`, whose iterator re-enters the search (through a
-/// trait object) once per match: a benign GET's 41 cluster scans report ~85 literals (`/`,
-/// `text`, `.`…), and the re-entries were a seventh of the scans' cost. A DFA when the literals
-/// are few (see [`DFA_MAX_BYTES`]), a contiguous NFA otherwise; case-insensitive, every
-/// match (`MatchKind::Standard` copies a state's failure matches into it, so a state's
-/// match list is every literal ending there). Measured (callgrind, PL1): GET −2.4 %, form
-/// −0.7 %, JSON −1.8 %. Groups keep `AhoCorasick`: walked so, without its prefilter, they
-/// cost the JSON request +7 % (its long values are where the prefilter skips).
-#[derive(Debug)]
+/// A literal automaton, walked for every occurrence of every literal (the prefilter needs
+/// all of them, not the leftmost). Two kinds, both ASCII-case-insensitive:
+/// - `Dfa`: aho-corasick's DFA with its prefilter, for few literals (see [`DFA_MAX_BYTES`])
+///   and for [`BodyScan`]: the fastest per byte, and its prefilter skips through long values
+///   (walked without it, groups cost the 20 KB JSON request +7 %, measured);
+/// - `DoubleArray`: daachorse's double-array Aho-Corasick, for large literal sets (clusters,
+///   large groups), where aho-corasick's contiguous NFA was. It scans in fewer instructions
+///   and takes less memory (12 bytes a state). Measured (callgrind, CRS 4.28 PL1, the bench
+///   workload): GET −5.9 %, form −3.4 %, 20 KB JSON −6.0 %; at PL4 the prefilter's automata
+///   went from 3.69 to 2.37 MiB and the heap held after configure from 26.55 to 25.29 MiB.
+///   It has no case-insensitive mode: its literals are lower-cased when built, and each
+///   byte of a value as it is walked. For a cluster with few literals a DFA was no faster,
+///   so clusters always take it. Its own prefilter (2-grams, 64 KiB an automaton) gained
+///   nothing here.
 enum Walker {
-    Dfa(aho_corasick::dfa::DFA),
-    Nfa(aho_corasick::nfa::contiguous::NFA),
+    Dfa(AhoCorasick),
+    DoubleArray(daachorse::DoubleArrayAhoCorasick<u32>),
+}
+
+impl std::fmt::Debug for Walker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Walker::Dfa(a) => a.fmt(f),
+            Walker::DoubleArray(a) => write!(f, "DoubleArrayAhoCorasick({} bytes)", a.heap_bytes()),
+        }
+    }
 }
 
 impl Walker {
-    /// A DFA when `patterns` add up to at most [`DFA_MAX_BYTES`], else a contiguous NFA.
-    fn build(patterns: &[Vec<u8>]) -> Option<Walker> {
-        Some(if fits_dfa(patterns) {
-            Walker::Dfa(
-                aho_corasick::dfa::Builder::new()
-                    .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::Standard)
-                    .prefilter(false)
-                    .build(patterns)
-                    .ok()?,
-            )
+    /// aho-corasick's DFA over `patterns` (case-insensitive, every match).
+    fn dfa(patterns: &[Vec<u8>]) -> Option<Walker> {
+        AhoCorasickBuilder::new()
+            .kind(Some(AhoCorasickKind::DFA))
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(patterns)
+            .ok()
+            .map(Walker::Dfa)
+    }
+
+    /// A double array over `patterns`, lower-cased; `None` if two of them are then equal
+    /// (never: literal sets are lower-cased and without duplicates).
+    fn double_array(patterns: &[Vec<u8>]) -> Option<Walker> {
+        daachorse::DoubleArrayAhoCorasickBuilder::new()
+            .use_prefilter(false)
+            .build(patterns.iter().map(|p| p.to_ascii_lowercase()))
+            .ok()
+            .map(Walker::DoubleArray)
+    }
+
+    /// A DFA when `patterns` add up to at most [`DFA_MAX_BYTES`], else a double array.
+    fn for_group(patterns: &[Vec<u8>]) -> Option<Walker> {
+        if fits_dfa(patterns) {
+            Walker::dfa(patterns)
         } else {
-            Walker::Nfa(
-                aho_corasick::nfa::contiguous::Builder::new()
-                    .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::Standard)
-                    .prefilter(false)
-                    .build(patterns)
-                    .ok()?,
-            )
-        })
+            Walker::double_array(patterns)
+        }
     }
 
     /// Calls `f(pattern)` for every occurrence of a literal in `hay`.
-    fn each_match(&self, hay: &[u8], f: impl FnMut(usize)) {
+    fn each_match(&self, hay: &[u8], mut f: impl FnMut(usize)) {
         match self {
-            Walker::Dfa(a) => walk(a, hay, f),
-            Walker::Nfa(a) => walk(a, hay, f),
+            Walker::Dfa(a) => {
+                for m in a.find_overlapping_iter(hay) {
+                    f(m.pattern().as_usize());
+                }
+            }
+            Walker::DoubleArray(a) => {
+                let lower = hay.iter().map(u8::to_ascii_lowercase);
+                for m in a.find_overlapping_iter_from_iter(lower) {
+                    f(m.value() as usize);
+                }
+            }
         }
     }
 
     fn memory_usage(&self) -> usize {
         match self {
             Walker::Dfa(a) => a.memory_usage(),
-            Walker::Nfa(a) => a.memory_usage(),
+            Walker::DoubleArray(a) => a.heap_bytes(),
         }
     }
 }
 
-/// Walks `a` (unanchored, without prefilter) over `hay`, calling `f` with every pattern of
-/// every match state reached.
-#[inline(always)]
-fn walk<A: Automaton>(a: &A, hay: &[u8], mut f: impl FnMut(usize)) {
-    walk_until(a, hay, |p| {
-        f(p);
-        false
-    });
-}
-
-/// [`walk`] that stops at the first pattern for which `stop` is true: `Some(true)` then,
+/// Walks `a` (unanchored, without prefilter) over `hay` until `stop` is true for a pattern
+/// of a match state reached: `Some(true)` then,
 /// `Some(false)` when none was, `None` when `a` has no unanchored start state (never for
 /// the automata built here).
 #[inline(always)]
@@ -1020,7 +1040,7 @@ impl BodyScan {
             .filter(|(_, u)| !u.is_empty())
             .unzip();
         Some(BodyScan {
-            ac: build_automaton(&pats, AhoCorasickKind::DFA)?,
+            ac: Walker::dfa(&pats)?,
             min_len: pats.iter().map(Vec::len).min().unwrap_or(usize::MAX),
             users,
         })
@@ -1030,27 +1050,6 @@ impl BodyScan {
 /// Whether `patterns` add up to at most [`DFA_MAX_BYTES`] (they get a DFA).
 fn fits_dfa(patterns: &[Vec<u8>]) -> bool {
     patterns.iter().map(Vec::len).sum::<usize>() <= DFA_MAX_BYTES
-}
-
-/// Builds an Aho-Corasick automaton over `patterns` for the prefilter: a DFA when small
-/// (see [`DFA_MAX_BYTES`]), a contiguous NFA otherwise; case-insensitive, all matches.
-fn automaton(patterns: &[Vec<u8>]) -> Option<AhoCorasick> {
-    let kind = if fits_dfa(patterns) {
-        AhoCorasickKind::DFA
-    } else {
-        AhoCorasickKind::ContiguousNFA
-    };
-    build_automaton(patterns, kind)
-}
-
-/// An Aho-Corasick automaton of `kind` over `patterns`: case-insensitive, all matches.
-fn build_automaton(patterns: &[Vec<u8>], kind: AhoCorasickKind) -> Option<AhoCorasick> {
-    AhoCorasickBuilder::new()
-        .kind(Some(kind))
-        .ascii_case_insensitive(true)
-        .match_kind(MatchKind::Standard)
-        .build(patterns)
-        .ok()
 }
 
 fn var_bit(var: Var) -> u128 {
@@ -1072,11 +1071,11 @@ impl Group {
         if value.len() < min_len {
             return;
         }
-        for m in ac.find_overlapping_iter(value) {
-            for &i in users.get(m.pattern().as_usize()).into_iter().flatten() {
+        ac.each_match(value, |pattern| {
+            for &i in users.get(pattern).into_iter().flatten() {
                 self.credit(i as usize, bit, &mut mark);
             }
-        }
+        });
     }
 
     /// Credits the `multiMatch` members, for a value that the group's chain may change
@@ -1312,7 +1311,7 @@ impl Prefilter {
                     users[id].push(pos as u32);
                 }
             }
-            let Some(ac) = automaton(&patterns) else {
+            let Some(ac) = Walker::for_group(&patterns) else {
                 continue;
             };
             let body = BodyScan::build(&patterns, &users, &vars);
@@ -1383,7 +1382,7 @@ impl Prefilter {
                     }
                 }
             }
-            let Some(ac) = Walker::build(&patterns) else {
+            let Some(ac) = Walker::double_array(&patterns) else {
                 continue;
             };
             let id = clusters.len();

@@ -242,6 +242,46 @@ SecRule ARGS "@rx alert\(" "id:4,phase:2,pass,log,t:urlDecodeUni"
 }
 
 #[test]
+fn large_literal_sets_are_found_in_any_case_and_in_long_values() {
+    // Literal sets past 1,000 bytes (here 1,320), and every cluster, get a double-array
+    // automaton over lower-cased literals that lower-cases each byte of a value it walks
+    // (`Walker::DoubleArray`): neither the case of a value nor where in a long one the
+    // literal is may hide it. One chain: one group. Two chains: a cluster of two one-rule
+    // groups (at most 64 literals each).
+    let words: Vec<String> = (0..120).map(|i| format!("keyword{i:03}x")).collect();
+    let (first, second) = words.split_at(60);
+    let group = rules(&format!(
+        "SecRuleEngine On\n\
+         SecRule ARGS \"@pm {}\" \"id:1,phase:2,deny,t:none\"\n\
+         SecRule ARGS \"@pm {}\" \"id:2,phase:2,deny,t:none\"\n",
+        first.join(" "),
+        second.join(" ")
+    ));
+    let cluster = rules(&format!(
+        "SecRuleEngine On\n\
+         SecRule ARGS \"@pm {}\" \"id:1,phase:2,deny,t:none\"\n\
+         SecRule ARGS \"@pm {}\" \"id:2,phase:2,deny,t:urlDecodeUni\"\n",
+        first.join(" "),
+        second.join(" ")
+    ));
+    let long = "a".repeat(300);
+    for rs in [&group, &cluster] {
+        let (status, tx) = request(rs, "/?q=shoes", "");
+        assert_eq!(status, None);
+        assert_eq!(tx.stats().skipped, 2, "no literal in a benign value");
+        for (value, id) in [
+            ("KEYWORD007X".to_string(), 1),
+            (format!("{long}KeyWord100X"), 2),
+            (format!("{long}keyword119x{long}"), 2),
+        ] {
+            let (status, tx) = request(rs, &format!("/?q={value}"), "");
+            assert_eq!(status, Some(403), "{value}");
+            assert_eq!(tx.matches().last().map(|m| m.id), Some(id), "{value}");
+        }
+    }
+}
+
+#[test]
 fn a_lone_rule_is_prefiltered_only_beside_other_groups() {
     // Alone in its section, a rule is always evaluated (its own regex does what a scan
     // would); next to another group of its section, it joins their cluster and is skipped
