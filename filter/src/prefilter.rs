@@ -116,12 +116,12 @@ const MAX_LONE: usize = 64;
 const MAX_REQUIRED: usize = 512;
 
 /// Groups whose literals add up to at most this many bytes get a DFA, the others a double
-/// array ([`Walker`]; a contiguous NFA when this was measured). Measured on CRS 4.28 (callgrind, PL1), with groups shared across guarded
-/// sections ([`Section`]): 500 bytes gives 16 DFAs of 29 groups and 1.57 MB of automata;
-/// 1,000 bytes 18 DFAs and 2.09 MB, for −2.7 % instructions on the 20 KB JSON request and
-/// −1.4 % on the form; 2,000 bytes (3.7 MB) saves nothing more. (Before groups were shared,
-/// all-NFA automata took 1.1 MB and 500 bytes was the best trade.)
-const DFA_MAX_BYTES: usize = 1000;
+/// array ([`Walker`]). Measured on CRS 4.28 (callgrind, PL1, the bench workload) once the
+/// double array replaced aho-corasick's contiguous NFA: 100 bytes against 1,000, GET −1.4 %,
+/// form −0.8 %, 20 KB JSON +0.2 %, and 0.7 MiB less automata at PL4 (1.69 MiB); 40 bytes
+/// the same as 100; 0 (no DFA) JSON +2.2 %; 3,000 bytes nothing gained for +3.3 MiB. (With
+/// the NFA, 1,000 bytes had been the best trade: −2.7 % on the JSON request against 500.)
+const DFA_MAX_BYTES: usize = 100;
 
 /// A set of byte strings, lower-cased, without duplicates.
 type Set = Vec<Vec<u8>>;
@@ -828,10 +828,11 @@ pub struct Group {
 /// read: in CRS 4.28, 921110 among the 921 rules that read arguments, 931110 among the 931
 /// ones. Scanned with the whole group's automaton, it reports every literal the other
 /// members need (`\n` hundreds of times in an indented JSON document) only for the credit to
-/// drop it, and a big literal set makes a slower automaton (an NFA rather than a DFA).
-/// It is always a DFA, whatever `DFA_MAX_BYTES` says: few members give few literals (82
-/// at most in CRS 4.28, the 944 rules'), and a DFA scans the large value faster. Measured
-/// (callgrind, PL1): 20 KB JSON request −2.3 % instructions, +0.2 MB of automata.
+/// drop it, and a big literal set makes a slower automaton (not a DFA). It is always a DFA,
+/// whatever `DFA_MAX_BYTES` says: few members give few literals (82 at most in CRS 4.28,
+/// the 944 rules'), and a DFA with its prefilter scans the large value fastest. Measured
+/// (callgrind, PL1): 20 KB JSON request −2.3 % instructions, +0.2 MB of automata; as a
+/// double array it cost that request +5 %.
 #[derive(Debug)]
 pub struct BodyScan {
     ac: Walker,

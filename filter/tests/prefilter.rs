@@ -243,7 +243,7 @@ SecRule ARGS "@rx alert\(" "id:4,phase:2,pass,log,t:urlDecodeUni"
 
 #[test]
 fn large_literal_sets_are_found_in_any_case_and_in_long_values() {
-    // Literal sets past 1,000 bytes (here 1,320), and every cluster, get a double-array
+    // Literal sets past 100 bytes (here 1,320), and every cluster, get a double-array
     // automaton over lower-cased literals that lower-cases each byte of a value it walks
     // (`Walker::DoubleArray`): neither the case of a value nor where in a long one the
     // literal is may hide it. One chain: one group. Two chains: a cluster of two one-rule
