@@ -994,9 +994,8 @@ impl Walker {
 }
 
 /// Walks `a` (unanchored, without prefilter) over `hay` until `stop` is true for a pattern
-/// of a match state reached: `Some(true)` then,
-/// `Some(false)` when none was, `None` when `a` has no unanchored start state (never for
-/// the automata built here).
+/// of a match state reached: `Some(true)` then, `Some(false)` when none was, `None` when
+/// `a` has no unanchored start state (never for the automata built here).
 #[inline(always)]
 fn walk_until<A: Automaton>(
     a: &A,
