@@ -250,20 +250,17 @@ fn large_literal_sets_are_found_in_any_case_and_in_long_values() {
     // groups (at most 64 literals each).
     let words: Vec<String> = (0..120).map(|i| format!("keyword{i:03}x")).collect();
     let (first, second) = words.split_at(60);
-    let group = rules(&format!(
-        "SecRuleEngine On\n\
-         SecRule ARGS \"@pm {}\" \"id:1,phase:2,deny,t:none\"\n\
-         SecRule ARGS \"@pm {}\" \"id:2,phase:2,deny,t:none\"\n",
-        first.join(" "),
-        second.join(" ")
-    ));
-    let cluster = rules(&format!(
-        "SecRuleEngine On\n\
-         SecRule ARGS \"@pm {}\" \"id:1,phase:2,deny,t:none\"\n\
-         SecRule ARGS \"@pm {}\" \"id:2,phase:2,deny,t:urlDecodeUni\"\n",
-        first.join(" "),
-        second.join(" ")
-    ));
+    // Rule 2's chain: `none` as rule 1's makes one group, `urlDecodeUni` a cluster.
+    let with_second_chain = |chain: &str| {
+        rules(&format!(
+            "SecRuleEngine On\n\
+             SecRule ARGS \"@pm {}\" \"id:1,phase:2,deny,t:none\"\n\
+             SecRule ARGS \"@pm {}\" \"id:2,phase:2,deny,t:{chain}\"\n",
+            first.join(" "),
+            second.join(" ")
+        ))
+    };
+    let (group, cluster) = (with_second_chain("none"), with_second_chain("urlDecodeUni"));
     let long = "a".repeat(300);
     for rs in [&group, &cluster] {
         let (status, tx) = request(rs, "/?q=shoes", "");
