@@ -2,12 +2,16 @@
 //! (`mem_peak [PL]`, default 4). A wasm module's linear memory never shrinks, so the peak
 //! is what configure costs the filter for good; the live figure is what stays in use.
 //! Used to weigh prefilter changes against the ≤ 32 MiB goal (issue 7). The rules are the
-//! filter's own: `bench/wafer-config.json` compiled against the embedded bundle, as
-//! `on_configure` does (the bundle's files are read before counting starts).
+//! benches' (`filter/benches/common`): `bench/wafer-config.json` compiled against the
+//! embedded bundle, as `on_configure` does (the bundle's files are read before counting
+//! starts).
+
+#[path = "../benches/common/mod.rs"]
+mod common;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use wafer::bundle;
-use wafer::plugin_config::PluginConfig;
 
 /// The system allocator, tracking bytes in use and their peak.
 struct Tracking;
@@ -48,15 +52,10 @@ fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(4);
-    let config = include_str!("../../bench/wafer-config.json").replace("__PL__", &pl.to_string());
     let files = bundle::file_set().expect("embedded bundle");
     let base = LIVE.load(Relaxed);
     PEAK.store(base, Relaxed);
-    let compiled = PluginConfig::parse(config.as_bytes())
-        .expect("plugin configuration parses")
-        .compile(&files)
-        .expect("CRS compiles");
-    let rs = compiled.for_authority("example.com");
+    let rs = common::compile_from(pl, &[], &files);
     let mib = |b: usize| b as f64 / 1_048_576.0;
     println!(
         "PL{pl}: {:.2} MiB held after compiling CRS, {:.2} MiB at the peak while compiling; prefilter automata {:.2} MiB",

@@ -16,7 +16,7 @@
 use std::sync::Arc;
 
 use wafer::plugin_config::PluginConfig;
-use wafer::{bundle, Connection, RuleSet, Transaction};
+use wafer::{bundle, Connection, FileSet, RuleSet, Transaction};
 
 /// URI of the benign GET with five query arguments.
 pub const GET_URI: &str = include_str!("../../../bench/requests/get-5-args.uri");
@@ -132,7 +132,12 @@ pub fn compile(pl: u8) -> Arc<RuleSet> {
 /// [`compile`] with `extra` SecLang lines after the configuration's own (`SecRuleRemoveById
 /// 934100` shows what one rule costs).
 pub fn compile_with(pl: u8, extra: &[String]) -> Arc<RuleSet> {
-    let files = bundle::file_set().expect("embedded bundle");
+    compile_from(pl, extra, &bundle::file_set().expect("embedded bundle"))
+}
+
+/// [`compile_with`] against `files` (the embedded bundle, read beforehand by `mem_peak`,
+/// which counts the compile's allocations only).
+pub fn compile_from(pl: u8, extra: &[String], files: &FileSet) -> Arc<RuleSet> {
     let mut config: serde_json::Value =
         serde_json::from_str(&plugin_config(pl)).expect("bench/wafer-config.json is JSON");
     if let Some(lines) = config["directives_map"]["default"].as_array_mut() {
@@ -140,7 +145,7 @@ pub fn compile_with(pl: u8, extra: &[String]) -> Arc<RuleSet> {
     }
     let compiled = PluginConfig::parse(config.to_string().as_bytes())
         .expect("plugin configuration parses")
-        .compile(&files)
+        .compile(files)
         .expect("CRS compiles");
     Arc::clone(compiled.for_authority("example.com"))
 }
