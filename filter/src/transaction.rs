@@ -468,6 +468,13 @@ struct TransformCache {
     slots: FxHashMap<u32, SlotCache>,
     /// Number of chain ids (`RuleSet::chain_count`).
     chains: u32,
+    /// Per slot, `chains + 1` entries from its [`SlotCache::base`]: where each chain's
+    /// result is, 0 not known yet, 1 the raw value, `k + 2` `steps[k]`. One table for
+    /// every slot, kept with its capacity from transaction to transaction ([`Buffers`]),
+    /// rather than a vector allocated per slot.
+    chain_tab: Vec<u32>,
+    /// Emptied step lists of earlier slots, reused by new ones.
+    spare_steps: Vec<Vec<Step>>,
     /// The result for a value without a slot, or of a chain too long to cache.
     scratch: Vec<u8>,
     /// Per collection kind and member (see [`slot`]), the value's [`classes`]; 0 when not
@@ -480,13 +487,15 @@ struct TransformCache {
 struct SlotCache {
     /// Bit per transformation id: applied to the raw value, it changes nothing.
     noop: u64,
-    /// Per chain id, where its result is: 0 not known yet, 1 the raw value, `k + 2`
-    /// `steps[k]`.
-    chains: Vec<u32>,
-    /// (effective sequence, its result); `None` when the last step changed nothing (the
-    /// value is then the parent sequence's). Raw-value no-ops are in `noop` instead.
-    steps: Vec<(u64, Option<Box<[u8]>>)>,
+    /// Where the slot's entries start in [`TransformCache::chain_tab`].
+    base: usize,
+    /// Raw-value no-ops are in `noop` instead.
+    steps: Vec<Step>,
 }
+
+/// (Effective sequence, its result); `None` when the last step changed nothing (the value
+/// is then the parent sequence's).
+type Step = (u64, Option<Vec<u8>>);
 
 /// Effective sequences are packed 6 bits per step (transformation id + 1), 0 being the
 /// raw value; a sequence of more than `MAX_STEPS` changing steps is not cached.
@@ -502,7 +511,7 @@ fn next_seq(seq: u64, t: &crate::actions::Transform) -> Option<u64> {
 }
 
 impl SlotCache {
-    /// Where effective sequence `seq` is (see [`SlotCache::chains`]), if known.
+    /// Where effective sequence `seq` is (see [`TransformCache::chain_tab`]), if known.
     fn find(&self, seq: u64) -> Option<u32> {
         if seq == 0 {
             return Some(1);
@@ -511,7 +520,8 @@ impl SlotCache {
         u32::try_from(k + 2).ok()
     }
 
-    /// The value at position `at` (see [`SlotCache::chains`]); `None` for the raw value.
+    /// The value at position `at` (see [`TransformCache::chain_tab`]); `None` for the raw
+    /// value.
     fn at(&self, at: u32) -> Option<&[u8]> {
         self.steps.get(at.checked_sub(2)? as usize)?.1.as_deref()
     }
@@ -527,6 +537,20 @@ impl TransformCache {
             return raw;
         }
         self.lookup(r, raw, slot).unwrap_or(raw)
+    }
+
+    /// Forgets every value, keeping the tables' room and the slots' step lists.
+    fn clear(&mut self) {
+        for (_, rec) in self.slots.drain() {
+            let mut steps = rec.steps;
+            if steps.capacity() != 0 && self.spare_steps.len() < 256 {
+                steps.clear();
+                self.spare_steps.push(steps);
+            }
+        }
+        self.chain_tab.clear();
+        self.scratch.clear();
+        self.classes.iter_mut().for_each(Vec::clear);
     }
 
     /// The [`classes`] of `raw`, the value in `slot`: computed once per slot (a value is
@@ -568,17 +592,26 @@ impl TransformCache {
             return Self::apply_rest(&mut self.scratch, chain, raw);
         }
         let chains = self.chains as usize + 1;
-        let rec = self.slots.entry(slot).or_insert_with(|| SlotCache {
-            chains: vec![0; chains],
-            ..SlotCache::default()
+        let raw_classes = self.classes_of(raw, slot);
+        let tab = &mut self.chain_tab;
+        let spare = &mut self.spare_steps;
+        let rec = self.slots.entry(slot).or_insert_with(|| {
+            let base = tab.len();
+            tab.resize(base + chains, 0);
+            SlotCache {
+                noop: 0,
+                base,
+                steps: spare.pop().unwrap_or_default(),
+            }
         });
-        let known = rec.chains.get(r.tchain as usize).copied().unwrap_or(0);
+        let entry = rec.base + r.tchain as usize;
+        let known = tab.get(entry).copied().unwrap_or(0);
         if known != 0 {
             return rec.at(known);
         }
         // Every step known to leave the raw value unchanged (learnt from other chains).
         if r.tmask & !rec.noop == 0 {
-            if let Some(c) = rec.chains.get_mut(r.tchain as usize) {
+            if let Some(c) = tab.get_mut(entry) {
                 *c = 1;
             }
             return None;
@@ -588,7 +621,10 @@ impl TransformCache {
         let mut at = 1u32;
         for (k, t) in chain.iter().enumerate() {
             let bit = 1u64.checked_shl(u32::from(t.id)).unwrap_or(0);
-            if seq == 0 && rec.noop & bit != 0 {
+            // On the raw value, a step known to change nothing, or whose triggers the
+            // value lacks, is passed over.
+            if seq == 0 && (rec.noop & bit != 0 || t.triggers & raw_classes == 0) {
+                rec.noop |= bit;
                 continue;
             }
             let Some(next) = next_seq(seq, t) else {
@@ -616,7 +652,7 @@ impl TransformCache {
                         continue;
                     }
                     let changed = out.is_some();
-                    rec.steps.push((next, out.map(Vec::into_boxed_slice)));
+                    rec.steps.push((next, out));
                     if changed {
                         seq = next;
                         at = u32::try_from(rec.steps.len() + 1).unwrap_or(1);
@@ -624,7 +660,7 @@ impl TransformCache {
                 }
             }
         }
-        if let Some(c) = rec.chains.get_mut(r.tchain as usize) {
+        if let Some(c) = tab.get_mut(entry) {
             *c = at;
         }
         rec.at(at)
@@ -1065,6 +1101,8 @@ impl Buffers {
                     cache: TransformCache {
                         slots: FxHashMap::with_capacity_and_hasher(64, Default::default()),
                         chains: 0,
+                        chain_tab: Vec::new(),
+                        spare_steps: Vec::new(),
                         scratch: Vec::new(),
                         classes: Vec::new(),
                     },
@@ -1084,6 +1122,7 @@ impl Buffers {
         let large = self.tx.capacity() > Self::KEEP
             || self.matches.capacity() > Self::KEEP
             || self.work.cache.slots.capacity() > Self::KEEP
+            || self.work.cache.chain_tab.capacity() > 64 * Self::KEEP
             || self.hits.capacity() > 16 * Self::KEEP
             || self.expand_buf.capacity() > 16 * Self::KEEP;
         if large {
@@ -1093,9 +1132,7 @@ impl Buffers {
         self.matches.clear();
         let w = &mut *self.work;
         w.out.reset();
-        w.cache.slots.clear();
-        w.cache.scratch.clear();
-        w.cache.classes.iter_mut().for_each(Vec::clear);
+        w.cache.clear();
         w.scratch.clear();
         self.matched_vars.clear();
         self.expand_buf.clear();
@@ -2959,23 +2996,27 @@ impl Transaction {
         for act in &r.actions.run {
             match act {
                 RunAction::SetVar(sv) => {
-                    // Keys and values without macros are borrowed from the rule; an existing
+                    // Keys and values without macros are borrowed from the rule; expanded
+                    // ones go to a buffer kept across setvars (key, then value); an existing
                     // entry is overwritten in place (no allocation on the common path).
+                    let mut buf = std::mem::take(&mut self.expand_buf);
+                    buf.clear();
+                    if sv.key_lit.is_none() {
+                        sv.key
+                            .expand_into(&mut buf, |m, out| self.resolve_into(m, Some(r), out));
+                        buf.make_ascii_lowercase();
+                    }
+                    let key_len = buf.len();
+                    if sv.value_lit.is_none() {
+                        sv.value
+                            .expand_into(&mut buf, |m, out| self.resolve_into(m, Some(r), out));
+                    }
+                    let (key_bytes, value_bytes) = buf.split_at(key_len);
                     let key: Cow<'_, str> = match &sv.key_lit {
                         Some(k) => Cow::Borrowed(k),
-                        None => Cow::Owned(lower(&self.expand(&sv.key, Some(r)))),
+                        None => String::from_utf8_lossy(key_bytes),
                     };
-                    // An expanded value goes to a buffer kept across setvars.
-                    let mut buf = std::mem::take(&mut self.expand_buf);
-                    let value: &[u8] = match &sv.value_lit {
-                        Some(v) => v,
-                        None => {
-                            buf.clear();
-                            sv.value
-                                .expand_into(&mut buf, |m, out| self.resolve_into(m, Some(r), out));
-                            &buf
-                        }
-                    };
+                    let value: &[u8] = sv.value_lit.as_deref().unwrap_or(value_bytes);
                     // The rule's own name is shared; an expanded one is copied.
                     let new_key = || -> Arc<str> {
                         match (&sv.key_lit, &key) {
@@ -3003,10 +3044,11 @@ impl Transaction {
                             }
                         }
                     }
-                    self.expand_buf = buf;
                     if sv.collection == "tx" {
                         self.tx_written(&key);
                     }
+                    drop(key);
+                    self.expand_buf = buf;
                 }
                 RunAction::SetEnv(k, v) => {
                     let key = lower(&self.expand(k, Some(r)));

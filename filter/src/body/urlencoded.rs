@@ -31,15 +31,17 @@ pub struct UrlEncoded {
 ///   and sets [`UrlEncoded::invalid_encoding`].
 pub fn parse(input: &[u8], separator: u8) -> UrlEncoded {
     let mut out = UrlEncoded::default();
-    let mut segments: Vec<&[u8]> = input.split(|&b| b == separator).collect();
     // `getline` does not produce the empty token after a trailing separator (nor for an
     // empty input).
-    if segments.last().is_some_and(|s| s.is_empty()) {
-        segments.pop();
+    if input.is_empty() {
+        return out;
     }
-    for segment in segments {
-        let (name, value) = match segment.iter().position(|&b| b == b'=') {
-            Some(i) => (&segment[..i], segment.get(i + 1..).unwrap_or_default()),
+    let input = input.strip_suffix(&[separator]).unwrap_or(input);
+    out.pairs
+        .reserve(memchr::memchr_iter(separator, input).count() + 1);
+    for segment in input.split(|&b| b == separator) {
+        let (name, value) = match memchr::memchr(b'=', segment) {
+            Some(i) => (&segment[..i], &segment[i + 1..]),
             None => (segment, &[][..]),
         };
         let (name, bad_name) = decode_nonstrict(name);
@@ -55,30 +57,28 @@ pub fn parse(input: &[u8], separator: u8) -> UrlEncoded {
 pub fn decode_nonstrict(input: &[u8]) -> (Vec<u8>, bool) {
     let mut out = Vec::with_capacity(input.len());
     let mut invalid = false;
-    let mut i = 0;
-    while let Some(&c) = input.get(i) {
-        match c {
-            b'%' => match (hex_val(input.get(i + 1)), hex_val(input.get(i + 2))) {
-                (Some(h), Some(l)) => {
-                    out.push(h << 4 | l);
-                    i += 3;
-                }
-                _ => {
-                    out.push(b'%');
-                    invalid = true;
-                    i += 1;
-                }
-            },
-            b'+' => {
-                out.push(b' ');
-                i += 1;
+    let mut rest = input;
+    // Runs without `%` or `+` are copied whole.
+    while let Some(at) = memchr::memchr2(b'%', b'+', rest) {
+        out.extend_from_slice(&rest[..at]);
+        if rest[at] == b'+' {
+            out.push(b' ');
+            rest = &rest[at + 1..];
+            continue;
+        }
+        match (hex_val(rest.get(at + 1)), hex_val(rest.get(at + 2))) {
+            (Some(h), Some(l)) => {
+                out.push(h << 4 | l);
+                rest = &rest[at + 3..];
             }
             _ => {
-                out.push(c);
-                i += 1;
+                out.push(b'%');
+                invalid = true;
+                rest = &rest[at + 1..];
             }
         }
     }
+    out.extend_from_slice(rest);
     (out, invalid)
 }
 
@@ -118,6 +118,11 @@ mod tests {
             pairs("a=1&b=hello+world&c=%41%42%zz"),
             vec![p("a", "1"), p("b", "hello world"), p("c", "AB%zz")]
         );
+        // Escapes at either end of a value and between plain runs.
+        assert_eq!(
+            pairs("+x%2Fy+=%41bc+d%4&e=%"),
+            vec![p(" x/y ", "Abc d%4"), p("e", "%")]
+        );
     }
 
     #[test]
@@ -128,6 +133,8 @@ mod tests {
             vec![p("a", ""), p("", ""), p("b", ""), p("", "v")]
         );
         assert!(parse(b"", b'&').pairs.is_empty());
+        assert_eq!(pairs("&"), vec![p("", "")]);
+        assert_eq!(pairs("a&&"), vec![p("a", ""), p("", "")]);
         // Only the first '=' splits.
         assert_eq!(pairs("k=v=w"), vec![p("k", "v=w")]);
     }
