@@ -44,6 +44,14 @@
 //! reading 39 `TX` members; on the benign GET 165 of 235 rule evaluations become replays,
 //! for −15 % instructions (PL1 and PL4), the 1 KB form −3.5 % (PL4 −6 %); the 20 KB JSON
 //! request gains little (its cost is per value, not per rule).
+//!
+//! Consecutive replayable rules of a phase form a [`Run`], replayed at once when the
+//! members all of them read are clean: their combined `TX` writes (the last value of each
+//! member), the last `MATCHED_VAR`, their records. Nothing a replay does changes what the
+//! next one is admitted on (dirty members, the flow), so a run admitted as a whole does what
+//! its rules replayed one by one do. A run ends before a marker (a `skipAfter` may land
+//! there) and before a rule that matched and jumps (`skip`, `skipAfter`), which is
+//! replayed on its own.
 
 use std::sync::Arc;
 
@@ -54,7 +62,7 @@ use smallvec::SmallVec;
 use crate::actions::{RunAction, SetOp};
 use crate::collection::Value;
 use crate::macros::Template;
-use crate::rules::Rule;
+use crate::rules::{Item, Rule, RuleSet};
 use crate::variables::{Selector, Var};
 
 /// A set of interned `TX` member names (bit per [`Replay::keys`] entry).
@@ -84,6 +92,26 @@ pub(crate) struct Outcome {
     pub(crate) record: bool,
 }
 
+/// Consecutive replayable rules of one phase's list, replayed at once (see the module doc).
+#[derive(Debug, Default)]
+pub(crate) struct Run {
+    /// Position in the phase's list after the run's last rule.
+    pub(crate) end: usize,
+    /// Number of rules in it.
+    pub(crate) rules: u32,
+    /// The members its rules read, and whether one reads every member.
+    pub(crate) reads: Bits,
+    pub(crate) reads_any: bool,
+    /// The members its rules write, with their values after the run (`None`: removed).
+    pub(crate) writes: Vec<(Arc<str>, Option<Value>)>,
+    /// Whether one of the members written is `TX:0`–`TX:9`.
+    pub(crate) digits: bool,
+    /// `MATCHED_VAR` after the run, if one of its rules matched.
+    pub(crate) matched_var: Option<(String, Vec<u8>)>,
+    /// The silent records of the rules that record one: (id, phase, severity).
+    pub(crate) records: Vec<(u64, u8, Option<u8>)>,
+}
+
 /// The fixed rules of a rule set and their benign-path outcomes.
 #[derive(Debug, Default)]
 pub struct Replay {
@@ -93,6 +121,10 @@ pub struct Replay {
     pub(crate) outcomes: Vec<Option<Box<Outcome>>>,
     /// The `TX` members fixed rules read, by name, with their bit.
     pub(crate) keys: FxHashMap<Arc<str>, u32>,
+    /// Per phase, per position in its list: the run starting there, if any (index into
+    /// `runs`, `u32::MAX` for none).
+    run_at: [Vec<u32>; 6],
+    runs: Vec<Run>,
 }
 
 impl Replay {
@@ -109,6 +141,56 @@ impl Replay {
             replay.reads.push(reads);
         }
         replay
+    }
+
+    /// The run of two or more rules starting at position `pos` of `phase`'s list.
+    pub(crate) fn run_at(&self, phase: usize, pos: usize) -> Option<&Run> {
+        let r = *self.run_at.get(phase)?.get(pos)?;
+        self.runs.get(r as usize)
+    }
+
+    /// Groups the replayable rules of each phase of `set` into runs (after the outcomes
+    /// are known): maximal sequences of two or more rules with an outcome, not across a
+    /// marker nor a rule that matched and jumps.
+    pub(crate) fn build_runs(&mut self, set: &RuleSet) {
+        for (phase, list) in set.phases.iter().enumerate() {
+            let mut run_at = vec![u32::MAX; list.len()];
+            let mut pos = 0;
+            while pos < list.len() {
+                let mut run = Run {
+                    reads: SmallVec::from_elem(0, self.words()),
+                    ..Run::default()
+                };
+                let mut end = pos;
+                while let Some(&Item::Rule(idx)) = list.get(end) {
+                    let (Some(o), Some(rule)) = (
+                        self.outcomes.get(idx).and_then(Option::as_deref),
+                        set.rules.get(idx),
+                    ) else {
+                        break;
+                    };
+                    // A rule that matched and jumps is replayed on its own, jump included.
+                    let jumps =
+                        set.skip_to.get(idx).copied().flatten().is_some() || rule.actions.skip > 0;
+                    if o.matched && jumps {
+                        break;
+                    }
+                    run.add(o, rule);
+                    end += 1;
+                }
+                if run.rules >= 2 {
+                    run.end = end;
+                    if let Some(slot) = run_at.get_mut(pos) {
+                        *slot = self.runs.len() as u32;
+                    }
+                    self.runs.push(run);
+                }
+                pos = end.max(pos + 1);
+            }
+            if let Some(slot) = self.run_at.get_mut(phase) {
+                *slot = run_at;
+            }
+        }
     }
 
     /// Whether rule `idx` is fixed (evaluated on the benign path).
@@ -154,6 +236,32 @@ impl Replay {
     /// Number of fixed rules with an outcome to replay.
     pub fn replayable(&self) -> usize {
         self.outcomes.iter().flatten().count()
+    }
+}
+
+impl Run {
+    /// Appends rule `rule`, whose outcome is `o`, to the run.
+    fn add(&mut self, o: &Outcome, rule: &Rule) {
+        self.rules += 1;
+        for (acc, w) in self.reads.iter_mut().zip(&o.reads) {
+            *acc |= w;
+        }
+        self.reads_any |= o.reads_any;
+        if !o.matched {
+            return;
+        }
+        for (k, v) in &o.writes {
+            self.digits |= matches!(k.as_bytes(), [b'0'..=b'9']);
+            match self.writes.iter_mut().find(|(w, _)| w == k) {
+                Some((_, cur)) => cur.clone_from(v),
+                None => self.writes.push((k.clone(), v.clone())),
+            }
+        }
+        self.matched_var = Some(o.matched_var.clone());
+        if o.record {
+            self.records
+                .push((rule.id, rule.phase, rule.actions.severity));
+        }
     }
 }
 
@@ -289,6 +397,12 @@ Include @owasp_crs/*.conf
     #[test]
     fn replay_changes_nothing_observable() {
         let (with, without) = (crs(true), crs(false));
+        // Runs of rules replayed at once are part of what is compared.
+        assert!(
+            with.replay.runs.len() > 10,
+            "{} runs",
+            with.replay.runs.len()
+        );
         let form = [("Content-Type", "application/x-www-form-urlencoded")];
         let json = [("Content-Type", "application/json")];
         let pl4 = [("x-pl", "4")];

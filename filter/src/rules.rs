@@ -443,6 +443,9 @@ impl RuleSet {
             message: "internal error: the rule set is still shared after its benign path".into(),
         })?;
         set.replay.outcomes = outcomes;
+        let mut replay = std::mem::take(&mut set.replay);
+        replay.build_runs(&set);
+        set.replay = replay;
         Ok(set)
     }
 

@@ -780,9 +780,15 @@ struct ReplayState {
 impl ReplayState {
     /// Whether `o` may be replayed: the members it reads hold their benign-path values.
     fn admits(&self, o: &Outcome) -> bool {
+        self.admits_reads(&o.reads, o.reads_any)
+    }
+
+    /// Whether what reads the members `reads` (every member if `reads_any`) may be
+    /// replayed.
+    fn admits_reads(&self, reads: &[u64], reads_any: bool) -> bool {
         !self.off
-            && !(o.reads_any && (self.untracked || self.dirty.iter().any(|&w| w != 0)))
-            && o.reads.iter().zip(&self.dirty).all(|(r, d)| r & d == 0)
+            && !(reads_any && (self.untracked || self.dirty.iter().any(|&w| w != 0)))
+            && reads.iter().zip(&self.dirty).all(|(r, d)| r & d == 0)
     }
 }
 
@@ -1724,6 +1730,18 @@ impl Transaction {
             if self.engine == EngineMode::Off {
                 break;
             }
+            // A run of replayable rules starting here, replayed at once when all of it is
+            // admitted and no runtime removal may concern its rules.
+            if let Some(run) = rules.replay.run_at(phase as usize, i - 1) {
+                if self.sim.is_none()
+                    && self.removed.is_empty()
+                    && self.replay.admits_reads(&run.reads, run.reads_any)
+                {
+                    self.replay_run(run);
+                    i = run.end;
+                    continue;
+                }
+            }
             if self.is_removed(rule) {
                 continue;
             }
@@ -2027,6 +2045,33 @@ impl Transaction {
                 .push(RuleMatch::silent(rule.id, rule.phase, a.severity));
         }
         true
+    }
+
+    /// Replays a run of fixed rules admitted as a whole: what [`Transaction::replay_outcome`]
+    /// does for each of them in turn.
+    fn replay_run(&mut self, run: &crate::replay::Run) {
+        self.stats.replayed += run.rules;
+        self.matched_vars.clear();
+        for (k, v) in &run.writes {
+            match v {
+                Some(v) => self.tx.set(k, v, || k.clone()),
+                None => self.tx.remove(k),
+            }
+        }
+        if run.digits {
+            self.tx_digits = 10;
+        }
+        if let Some((name, value)) = &run.matched_var {
+            self.matched_var.0.clear();
+            self.matched_var.0.push_str(name);
+            self.matched_var.1.clear();
+            self.matched_var.1.extend_from_slice(value);
+        }
+        self.matches.extend(
+            run.records
+                .iter()
+                .map(|&(id, phase, severity)| RuleMatch::silent(id, phase, severity)),
+        );
     }
 
     /// On the benign path, records the outcome of fixed rule `idx` just evaluated, if it
