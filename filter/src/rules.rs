@@ -446,6 +446,9 @@ impl RuleSet {
         let mut replay = std::mem::take(&mut set.replay);
         replay.build_runs(&set);
         set.replay = replay;
+        let mut prefilter = std::mem::take(&mut set.prefilter);
+        prefilter.build_skip_runs(&set);
+        set.prefilter = prefilter;
         Ok(set)
     }
 

@@ -1742,6 +1742,20 @@ impl Transaction {
                     continue;
                 }
             }
+            // A run of rules the prefilter may skip, none of them a candidate. (With
+            // `prefilter-check` every skipped rule is evaluated: one by one, then.)
+            if let Some(run) = rules.prefilter.skip_run_at(phase as usize, i - 1) {
+                if !cfg!(feature = "prefilter-check")
+                    && self.sim.is_none()
+                    && self.removed.is_empty()
+                    && self.none_candidate(run)
+                {
+                    self.stats.skipped += run.rules;
+                    self.matched_vars.clear();
+                    i = run.end;
+                    continue;
+                }
+            }
             if self.is_removed(rule) {
                 continue;
             }
@@ -1876,6 +1890,27 @@ impl Transaction {
             .cand
             .get(idx / 64)
             .is_some_and(|w| w >> (idx % 64) & 1 == 1)
+    }
+
+    /// Whether none of the rules of skip run `run` is a candidate, its groups scanned. The
+    /// first rule's group is scanned now, as that rule would have it; a group of a later
+    /// rule not scanned yet (outside that group's cluster) sends the run one rule at a
+    /// time, so that no group is scanned earlier than it would be.
+    fn none_candidate(&mut self, run: &crate::prefilter::SkipRun) -> bool {
+        if let Some(&g) = run.groups.first() {
+            if !self.prefilter.done.get(g as usize).copied().unwrap_or(true) {
+                self.scan_group(g as usize);
+            }
+        }
+        let done = &self.prefilter.done;
+        let cand = &self.prefilter.cand;
+        run.groups
+            .iter()
+            .all(|&g| done.get(g as usize).copied().unwrap_or(false))
+            && run
+                .words
+                .iter()
+                .all(|&(w, bits)| cand.get(w as usize).is_some_and(|c| c & bits == 0))
     }
 
     /// Marks the rules of group `g` to which one of the group's values (its targets without

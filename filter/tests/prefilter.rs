@@ -510,3 +510,38 @@ SecRule ARGS "@rx (?:eval|function)\(" "id:1,phase:2,deny,t:none,t:urlDecodeUni,
     assert_eq!(status, None);
     assert!(tx.stats().gated < 2, "{:?}", tx.stats());
 }
+
+#[test]
+fn a_run_of_skippable_rules_is_passed_over_only_when_none_is_a_candidate() {
+    // Rules 2-5 follow each other in two groups (two chains): passed over together on a
+    // benign request, one by one when one of them may match, wherever it is in the run.
+    let rs = rules(
+        r#"SecRuleEngine On
+SecRule ARGS "@rx ^\d+$" "id:1,phase:2,pass,nolog,t:none"
+SecRule ARGS "@rx fooattack" "id:2,phase:2,deny,t:none"
+SecRule ARGS "@rx <script" "id:3,phase:2,deny,t:urlDecodeUni,t:lowercase"
+SecRule ARGS "@rx baranother" "id:4,phase:2,deny,t:none"
+SecRule ARGS "@rx <iframe" "id:5,phase:2,deny,t:urlDecodeUni,t:lowercase"
+"#,
+    );
+    let (status, tx) = request(&rs, "/?q=shoes&page=2", "");
+    assert_eq!(status, None);
+    assert_eq!(tx.stats().skipped, 4);
+    assert_eq!(tx.stats().rules, 1);
+    for (uri, id) in [
+        ("/?q=fooattack", 2),
+        ("/?q=%253CScRiPt%253E", 3),
+        ("/?q=baranother", 4),
+        ("/?q=%3CIFRAME", 5),
+    ] {
+        let (status, tx) = request(&rs, uri, "");
+        assert_eq!(status, Some(403), "{uri}");
+        assert_eq!(tx.matches().last().map(|m| m.id), Some(id), "{uri}");
+        // Every rule up to the one that denies was reached.
+        assert_eq!(
+            u64::from(tx.stats().skipped + tx.stats().rules),
+            id,
+            "{uri}"
+        );
+    }
+}
