@@ -88,7 +88,7 @@ use aho_corasick::automaton::Automaton;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Anchored, MatchKind};
 use regex_syntax::hir::{Class, Hir, HirKind};
 
-use crate::rules::{Item, Rule, RuleSet};
+use crate::rules::{Item, Rule, RuleSet, Runs};
 use crate::variables::{Selector, Target, Var};
 
 /// Most strings an exact set (all strings a piece of a regex can match) may hold.
@@ -1189,10 +1189,8 @@ pub struct Prefilter {
     pub groups: Vec<Group>,
     /// Clusters of two or more groups reached together.
     pub clusters: Vec<Cluster>,
-    /// Per phase, per position in its list: the skip run starting there, if any (index
-    /// into `skip_runs`, `u32::MAX` for none).
-    skip_at: [Vec<u32>; 6],
-    skip_runs: Vec<SkipRun>,
+    /// Runs of rules it may skip, passed over at once.
+    pub(crate) skip_runs: Runs<SkipRun>,
 }
 
 /// Two or more consecutive rules of a phase's list that the prefilter may skip (none with
@@ -1201,10 +1199,6 @@ pub struct Prefilter {
 /// On a benign GET at PL1, 150 of the 387 rules reached are skipped.
 #[derive(Debug, Default)]
 pub struct SkipRun {
-    /// Position in the phase's list after the run's last rule.
-    pub end: usize,
-    /// Number of rules in it.
-    pub rules: u32,
     /// The groups of its rules, each once.
     pub groups: Vec<u32>,
     /// The candidate-set words (index, bits) that hold its rules.
@@ -1456,49 +1450,30 @@ impl Prefilter {
                 .sum::<usize>()
     }
 
-    /// The skip run starting at position `pos` of `phase`'s list.
-    pub fn skip_run_at(&self, phase: usize, pos: usize) -> Option<&SkipRun> {
-        let r = *self.skip_at.get(phase)?.get(pos)?;
-        self.skip_runs.get(r as usize)
+    /// The skip run starting at position `pos` of `phase`'s list, with the position after
+    /// it.
+    pub fn skip_run_at(&self, phase: usize, pos: usize) -> Option<(usize, &SkipRun)> {
+        self.skip_runs.at(phase, pos)
     }
 
-    /// Finds the skip runs of `set`'s phases (after the replay outcomes are known).
-    pub fn build_skip_runs(&mut self, set: &RuleSet) {
-        for (phase, list) in set.phases.iter().enumerate() {
-            let mut skip_at = vec![u32::MAX; list.len()];
-            let mut pos = 0;
-            while pos < list.len() {
-                let mut run = SkipRun::default();
-                let mut end = pos;
-                while let Some(&Item::Rule(idx)) = list.get(end) {
-                    let replayed = set.replay.outcomes.get(idx).is_some_and(Option::is_some);
-                    let Some(g) = self.group_of(idx).filter(|_| !replayed) else {
-                        break;
-                    };
-                    run.rules += 1;
-                    if !run.groups.contains(&(g as u32)) {
-                        run.groups.push(g as u32);
-                    }
-                    let (word, bit) = ((idx / 64) as u32, 1u64 << (idx % 64));
-                    match run.words.iter_mut().find(|(w, _)| *w == word) {
-                        Some((_, m)) => *m |= bit,
-                        None => run.words.push((word, bit)),
-                    }
-                    end += 1;
-                }
-                if run.rules >= 2 {
-                    run.end = end;
-                    if let Some(slot) = skip_at.get_mut(pos) {
-                        *slot = self.skip_runs.len() as u32;
-                    }
-                    self.skip_runs.push(run);
-                }
-                pos = end.max(pos + 1);
+    /// Finds the skip runs of `set`'s phases (once the replay outcomes are known): rules
+    /// in a group and without an outcome to replay.
+    pub(crate) fn find_skip_runs(&self, set: &RuleSet) -> Runs<SkipRun> {
+        Runs::find(&set.phases, |run: &mut SkipRun, idx| {
+            let replayed = set.replay.outcomes.get(idx).is_some_and(Option::is_some);
+            let Some(g) = self.group_of(idx).filter(|_| !replayed) else {
+                return false;
+            };
+            if !run.groups.contains(&(g as u32)) {
+                run.groups.push(g as u32);
             }
-            if let Some(slot) = self.skip_at.get_mut(phase) {
-                *slot = skip_at;
+            let (word, bit) = ((idx / 64) as u32, 1u64 << (idx % 64));
+            match run.words.iter_mut().find(|(w, _)| *w == word) {
+                Some((_, m)) => *m |= bit,
+                None => run.words.push((word, bit)),
             }
-        }
+            true
+        })
     }
 
     /// The group of rule `idx`, if the prefilter may skip it.

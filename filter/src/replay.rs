@@ -62,7 +62,7 @@ use smallvec::SmallVec;
 use crate::actions::{RunAction, SetOp};
 use crate::collection::Value;
 use crate::macros::Template;
-use crate::rules::{Item, Rule, RuleSet};
+use crate::rules::{Rule, RuleSet, Runs};
 use crate::variables::{Selector, Var};
 
 /// A set of interned `TX` member names (bit per [`Replay::keys`] entry).
@@ -95,10 +95,6 @@ pub(crate) struct Outcome {
 /// Consecutive replayable rules of one phase's list, replayed at once (see the module doc).
 #[derive(Debug, Default)]
 pub(crate) struct Run {
-    /// Position in the phase's list after the run's last rule.
-    pub(crate) end: usize,
-    /// Number of rules in it.
-    pub(crate) rules: u32,
     /// The members its rules read, and whether one reads every member.
     pub(crate) reads: Bits,
     pub(crate) reads_any: bool,
@@ -121,10 +117,8 @@ pub struct Replay {
     pub(crate) outcomes: Vec<Option<Box<Outcome>>>,
     /// The `TX` members fixed rules read, by name, with their bit.
     pub(crate) keys: FxHashMap<Arc<str>, u32>,
-    /// Per phase, per position in its list: the run starting there, if any (index into
-    /// `runs`, `u32::MAX` for none).
-    run_at: [Vec<u32>; 6],
-    runs: Vec<Run>,
+    /// Runs of replayable rules, replayed at once.
+    pub(crate) runs: Runs<Run>,
 }
 
 impl Replay {
@@ -143,54 +137,24 @@ impl Replay {
         replay
     }
 
-    /// The run of two or more rules starting at position `pos` of `phase`'s list.
-    pub(crate) fn run_at(&self, phase: usize, pos: usize) -> Option<&Run> {
-        let r = *self.run_at.get(phase)?.get(pos)?;
-        self.runs.get(r as usize)
-    }
-
-    /// Groups the replayable rules of each phase of `set` into runs (after the outcomes
-    /// are known): maximal sequences of two or more rules with an outcome, not across a
-    /// marker nor a rule that matched and jumps.
-    pub(crate) fn build_runs(&mut self, set: &RuleSet) {
-        for (phase, list) in set.phases.iter().enumerate() {
-            let mut run_at = vec![u32::MAX; list.len()];
-            let mut pos = 0;
-            while pos < list.len() {
-                let mut run = Run {
-                    reads: SmallVec::from_elem(0, self.words()),
-                    ..Run::default()
-                };
-                let mut end = pos;
-                while let Some(&Item::Rule(idx)) = list.get(end) {
-                    let (Some(o), Some(rule)) = (
-                        self.outcomes.get(idx).and_then(Option::as_deref),
-                        set.rules.get(idx),
-                    ) else {
-                        break;
-                    };
-                    // A rule that matched and jumps is replayed on its own, jump included.
-                    let jumps =
-                        set.skip_to.get(idx).copied().flatten().is_some() || rule.actions.skip > 0;
-                    if o.matched && jumps {
-                        break;
-                    }
-                    run.add(o, rule);
-                    end += 1;
-                }
-                if run.rules >= 2 {
-                    run.end = end;
-                    if let Some(slot) = run_at.get_mut(pos) {
-                        *slot = self.runs.len() as u32;
-                    }
-                    self.runs.push(run);
-                }
-                pos = end.max(pos + 1);
+    /// Finds the runs of replayable rules of `set`'s phases (once the outcomes are
+    /// known): rules with an outcome, but not one that matched and jumps.
+    pub(crate) fn find_runs(&self, set: &RuleSet) -> Runs<Run> {
+        Runs::find(&set.phases, |run: &mut Run, idx| {
+            let (Some(o), Some(rule)) = (
+                self.outcomes.get(idx).and_then(Option::as_deref),
+                set.rules.get(idx),
+            ) else {
+                return false;
+            };
+            // A rule that matched and jumps is replayed on its own, jump included.
+            let jumps = set.skip_to.get(idx).copied().flatten().is_some() || rule.actions.skip > 0;
+            if o.matched && jumps {
+                return false;
             }
-            if let Some(slot) = self.run_at.get_mut(phase) {
-                *slot = run_at;
-            }
-        }
+            run.add(o, rule);
+            true
+        })
     }
 
     /// Whether rule `idx` is fixed (evaluated on the benign path).
@@ -242,7 +206,9 @@ impl Replay {
 impl Run {
     /// Appends rule `rule`, whose outcome is `o`, to the run.
     fn add(&mut self, o: &Outcome, rule: &Rule) {
-        self.rules += 1;
+        if self.reads.len() < o.reads.len() {
+            self.reads.resize(o.reads.len(), 0);
+        }
         for (acc, w) in self.reads.iter_mut().zip(&o.reads) {
             *acc |= w;
         }

@@ -306,6 +306,76 @@ pub enum Item {
     Marker(usize),
 }
 
+/// Runs of two or more consecutive rules of a phase's list, never across a marker, found
+/// once at configure time: the rules replayed at once ([`crate::replay::Run`]) and those
+/// passed over at once ([`crate::prefilter::SkipRun`]).
+#[derive(Debug)]
+pub struct Runs<R> {
+    /// Per phase, per position in its list: the run starting there (index into `runs`,
+    /// `u32::MAX` for none).
+    at: [Vec<u32>; 6],
+    /// Each run with the position after its last rule.
+    runs: Vec<(usize, R)>,
+}
+
+impl<R> Default for Runs<R> {
+    fn default() -> Self {
+        Runs {
+            at: Default::default(),
+            runs: Vec::new(),
+        }
+    }
+}
+
+impl<R: Default> Runs<R> {
+    /// The maximal runs of `phases`: `join(run, rule index)` adds a rule to the run being
+    /// built, or says `false` when the rule ends it (and is not part of it).
+    pub fn find(phases: &[Vec<Item>; 6], mut join: impl FnMut(&mut R, usize) -> bool) -> Self {
+        let mut out = Runs::default();
+        for (list, at_out) in phases.iter().zip(out.at.iter_mut()) {
+            let mut at = vec![u32::MAX; list.len()];
+            let mut pos = 0;
+            while pos < list.len() {
+                let mut run = R::default();
+                let mut end = pos;
+                while let Some(&Item::Rule(idx)) = list.get(end) {
+                    if !join(&mut run, idx) {
+                        break;
+                    }
+                    end += 1;
+                }
+                if end - pos >= 2 {
+                    if let Some(slot) = at.get_mut(pos) {
+                        *slot = out.runs.len() as u32;
+                    }
+                    out.runs.push((end, run));
+                }
+                pos = end.max(pos + 1);
+            }
+            *at_out = at;
+        }
+        out
+    }
+}
+
+impl<R> Runs<R> {
+    /// The run starting at position `pos` of `phase`'s list, with the position after it.
+    pub fn at(&self, phase: usize, pos: usize) -> Option<(usize, &R)> {
+        let r = *self.at.get(phase)?.get(pos)?;
+        self.runs.get(r as usize).map(|(end, run)| (*end, run))
+    }
+
+    /// Number of runs.
+    pub fn len(&self) -> usize {
+        self.runs.len()
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.runs.is_empty()
+    }
+}
+
 /// A compiled, immutable rule set shared by all transactions.
 #[derive(Debug, Default)]
 pub struct RuleSet {
@@ -443,12 +513,8 @@ impl RuleSet {
             message: "internal error: the rule set is still shared after its benign path".into(),
         })?;
         set.replay.outcomes = outcomes;
-        let mut replay = std::mem::take(&mut set.replay);
-        replay.build_runs(&set);
-        set.replay = replay;
-        let mut prefilter = std::mem::take(&mut set.prefilter);
-        prefilter.build_skip_runs(&set);
-        set.prefilter = prefilter;
+        set.replay.runs = set.replay.find_runs(&set);
+        set.prefilter.skip_runs = set.prefilter.find_skip_runs(&set);
         Ok(set)
     }
 

@@ -1732,27 +1732,28 @@ impl Transaction {
             }
             // A run of replayable rules starting here, replayed at once when all of it is
             // admitted and no runtime removal may concern its rules.
-            if let Some(run) = rules.replay.run_at(phase as usize, i - 1) {
+            if let Some((end, run)) = rules.replay.runs.at(phase as usize, i - 1) {
                 if self.sim.is_none()
                     && self.removed.is_empty()
                     && self.replay.admits_reads(&run.reads, run.reads_any)
                 {
+                    self.stats.replayed += (end + 1 - i) as u32;
                     self.replay_run(run);
-                    i = run.end;
+                    i = end;
                     continue;
                 }
             }
             // A run of rules the prefilter may skip, none of them a candidate. (With
             // `prefilter-check` every skipped rule is evaluated: one by one, then.)
-            if let Some(run) = rules.prefilter.skip_run_at(phase as usize, i - 1) {
+            if let Some((end, run)) = rules.prefilter.skip_run_at(phase as usize, i - 1) {
                 if !cfg!(feature = "prefilter-check")
                     && self.sim.is_none()
                     && self.removed.is_empty()
                     && self.none_candidate(run)
                 {
-                    self.stats.skipped += run.rules;
+                    self.stats.skipped += (end + 1 - i) as u32;
                     self.matched_vars.clear();
-                    i = run.end;
+                    i = end;
                     continue;
                 }
             }
@@ -2085,7 +2086,6 @@ impl Transaction {
     /// Replays a run of fixed rules admitted as a whole: what [`Transaction::replay_outcome`]
     /// does for each of them in turn.
     fn replay_run(&mut self, run: &crate::replay::Run) {
-        self.stats.replayed += run.rules;
         self.matched_vars.clear();
         for (k, v) in &run.writes {
             match v {
