@@ -100,8 +100,6 @@ pub(crate) struct Run {
     pub(crate) reads_any: bool,
     /// The members its rules write, with their values after the run (`None`: removed).
     pub(crate) writes: Vec<(Arc<str>, Option<Value>)>,
-    /// Whether one of the members written is `TX:0`–`TX:9`.
-    pub(crate) digits: bool,
     /// `MATCHED_VAR` after the run, if one of its rules matched.
     pub(crate) matched_var: Option<(String, Vec<u8>)>,
     /// The silent records of the rules that record one: (id, phase, severity).
@@ -217,7 +215,6 @@ impl Run {
             return;
         }
         for (k, v) in &o.writes {
-            self.digits |= matches!(k.as_bytes(), [b'0'..=b'9']);
             match self.writes.iter_mut().find(|(w, _)| w == k) {
                 Some((_, cur)) => cur.clone_from(v),
                 None => self.writes.push((k.clone(), v.clone())),

@@ -533,10 +533,14 @@ impl TransformCache {
     /// itself, without a lookup.
     #[inline(always)]
     fn value<'a>(&'a mut self, r: &Rule, raw: &'a [u8], slot: u32) -> &'a [u8] {
-        if r.actions.transforms.is_empty() || r.triggers & self.classes_of(raw, slot) == 0 {
+        if r.actions.transforms.is_empty() {
             return raw;
         }
-        self.lookup(r, raw, slot).unwrap_or(raw)
+        let classes = self.classes_of(raw, slot);
+        if r.triggers & classes == 0 {
+            return raw;
+        }
+        self.lookup(r, raw, slot, classes).unwrap_or(raw)
     }
 
     /// Forgets every value, keeping the tables' room and the slots' step lists.
@@ -585,14 +589,13 @@ impl TransformCache {
     }
 
     /// The value after the chain, or `None` when the chain leaves it unchanged; cached
-    /// unless the value has no slot.
-    fn lookup(&mut self, r: &Rule, raw: &[u8], slot: u32) -> Option<&[u8]> {
+    /// unless the value has no slot. `raw_classes` are the value's [`classes`].
+    fn lookup(&mut self, r: &Rule, raw: &[u8], slot: u32, raw_classes: u32) -> Option<&[u8]> {
         let chain = r.actions.transforms.as_slice();
         if slot == 0 || r.tchain > self.chains {
             return Self::apply_rest(&mut self.scratch, chain, raw);
         }
         let chains = self.chains as usize + 1;
-        let raw_classes = self.classes_of(raw, slot);
         let tab = &mut self.chain_tab;
         let spare = &mut self.spare_steps;
         let rec = self.slots.entry(slot).or_insert_with(|| {
@@ -2060,19 +2063,7 @@ impl Transaction {
         if !o.matched {
             return false;
         }
-        for (k, v) in &o.writes {
-            match v {
-                Some(v) => self.tx.set(k, v, || k.clone()),
-                None => self.tx.remove(k),
-            }
-            if is_digit_key(k) {
-                self.tx_digits = 10;
-            }
-        }
-        self.matched_var.0.clear();
-        self.matched_var.0.push_str(&o.matched_var.0);
-        self.matched_var.1.clear();
-        self.matched_var.1.extend_from_slice(&o.matched_var.1);
+        self.replay_effects(&o.writes, Some(&o.matched_var));
         // MATCHED_VARS stays empty: the next rule reached clears it before anything reads
         // it (`eval_chain`, `skip_rule`, a replay), so the rule's own list is not rebuilt.
         if o.record {
@@ -2083,25 +2074,34 @@ impl Transaction {
         true
     }
 
-    /// Replays a run of fixed rules admitted as a whole: what [`Transaction::replay_outcome`]
-    /// does for each of them in turn.
-    fn replay_run(&mut self, run: &crate::replay::Run) {
-        self.matched_vars.clear();
-        for (k, v) in &run.writes {
+    /// The `TX` writes (`None`: removal) and `MATCHED_VAR` of a replayed match.
+    fn replay_effects(
+        &mut self,
+        writes: &[(Arc<str>, Option<Value>)],
+        matched_var: Option<&(String, Vec<u8>)>,
+    ) {
+        for (k, v) in writes {
             match v {
                 Some(v) => self.tx.set(k, v, || k.clone()),
                 None => self.tx.remove(k),
             }
+            if is_digit_key(k) {
+                self.tx_digits = 10;
+            }
         }
-        if run.digits {
-            self.tx_digits = 10;
-        }
-        if let Some((name, value)) = &run.matched_var {
+        if let Some((name, value)) = matched_var {
             self.matched_var.0.clear();
             self.matched_var.0.push_str(name);
             self.matched_var.1.clear();
             self.matched_var.1.extend_from_slice(value);
         }
+    }
+
+    /// Replays a run of fixed rules admitted as a whole: what [`Transaction::replay_outcome`]
+    /// does for each of them in turn.
+    fn replay_run(&mut self, run: &crate::replay::Run) {
+        self.matched_vars.clear();
+        self.replay_effects(&run.writes, run.matched_var.as_ref());
         self.matches.extend(
             run.records
                 .iter()
