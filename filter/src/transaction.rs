@@ -1967,9 +1967,9 @@ impl Transaction {
                     let group = pf.groups.get(*c.groups.get(pos as usize)?)?;
                     Some((group, rules.rules.get(group.rep)?))
                 };
-                for (t, groups) in &c.targets {
-                    let readers = groups & pending;
-                    if readers == 0 {
+                for ((t, groups), within) in c.targets.iter().zip(&c.within) {
+                    let folded = within.iter().fold(0, |m, (_, g)| m | g) & pending;
+                    if (groups | folded) & pending == 0 {
                         continue;
                     }
                     // The body, one large value, is scanned by each group with its own
@@ -1978,6 +1978,19 @@ impl Transaction {
                     // Any member's rule reads the values (it matters only for `RULE`).
                     self.values(t, rep, &mut |val| {
                         let raw: &[u8] = &val.value;
+                        let mut readers = groups & pending;
+                        if folded != 0 {
+                            if let Name::Keyed(_, key) = &val.name {
+                                for (sel, g) in within {
+                                    if sel.selects(key) {
+                                        readers |= g & pending;
+                                    }
+                                }
+                            }
+                        }
+                        if readers == 0 {
+                            return;
+                        }
                         let classes = cache.classes_of(raw, val.slot);
                         let mut shared = 0u64;
                         let mut left = readers;
@@ -2748,13 +2761,17 @@ impl Transaction {
                         sel => {
                             // Stored names are lower-case: a literal pattern (CRS 920450's
                             // `TX:/^header_name_920450_/`, over ~150 members per header)
-                            // is a plain byte comparison.
+                            // is a plain byte comparison, and a prefix's first byte rules
+                            // out most names before a `memcmp` is called.
                             let literal = match sel {
                                 Selector::Regex(kp) => kp.literal(),
                                 _ => None,
                             };
                             let members = match literal {
-                                Some((p, true)) => c.sorted(|k| k.as_bytes().starts_with(p)),
+                                Some((p, true)) => c.sorted(|k| {
+                                    let k = k.as_bytes();
+                                    k.first() == p.first() && k.starts_with(p)
+                                }),
                                 Some((p, false)) => {
                                     c.sorted(|k| k.as_bytes().windows(p.len()).any(|w| w == p))
                                 }

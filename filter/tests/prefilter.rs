@@ -242,6 +242,38 @@ SecRule ARGS "@rx alert\(" "id:4,phase:2,pass,log,t:urlDecodeUni"
 }
 
 #[test]
+fn a_keyed_target_beside_its_whole_collection_is_scanned_with_it() {
+    // A cluster of four groups (one per chain) reads `ARGS` whole (rules 1 and 3) and
+    // `ARGS:q` (rule 2, and rule 4 through a key regex; their groups read nothing else):
+    // each value is walked once, and a literal found in `q` marks the keyed rules, one
+    // found in another argument does not.
+    let rs = rules(
+        r#"SecRuleEngine On
+SecRule ARGS "@rx <script" "id:1,phase:2,deny,t:none"
+SecRule ARGS:q "@rx javascript:" "id:2,phase:2,pass,log,t:removeNulls"
+SecRule ARGS "@rx onerror=" "id:3,phase:2,pass,log,t:urlDecodeUni"
+SecRule ARGS:/^q$/ "@rx alert\(" "id:4,phase:2,pass,log,t:urlDecodeUni,t:removeNulls"
+"#,
+    );
+    let (status, tx) = request(&rs, "/?q=shoes&page=2", "");
+    assert_eq!(status, None);
+    assert_eq!(tx.stats().skipped, 4);
+    let (status, tx) = request(&rs, "/?q=javascript:alert(1)&p=x", "");
+    assert_eq!(status, None);
+    let ids: Vec<u64> = tx.matches().iter().map(|m| m.id).collect();
+    assert_eq!(ids, [2, 4]);
+    assert_eq!(tx.stats().skipped, 2);
+    // In another argument, the keyed rules' literals mark nothing: all four are skipped.
+    let (status, tx) = request(&rs, "/?q=shoes&p=javascript:alert(1)", "");
+    assert_eq!(status, None);
+    assert!(tx.matches().is_empty());
+    assert_eq!(tx.stats().skipped, 4);
+    let (status, tx) = request(&rs, "/?p=%3Cscript%3E", "");
+    assert_eq!(status, Some(403));
+    assert_eq!(tx.matches().last().map(|m| m.id), Some(1));
+}
+
+#[test]
 fn large_literal_sets_are_found_in_any_case_and_in_long_values() {
     // Literal sets past 100 bytes (here 1,320), and every cluster, get a double-array
     // automaton over lower-cased literals that lower-cases each byte of a value it walks
