@@ -874,7 +874,7 @@ pub struct Cluster {
     pub targets: Vec<(Target, u64)>,
     /// Per entry of [`Cluster::targets`], the member selectors of the same collection
     /// folded into it, with the bits of the groups that read them.
-    pub within: Vec<Vec<(Selector, u64)>>,
+    pub within: Vec<Folded>,
 }
 
 impl Cluster {
@@ -1220,11 +1220,15 @@ fn same_target(u: &Target, t: &Target) -> bool {
         && u.selector.text() == t.selector.text()
 }
 
+/// Member selectors folded into a whole-collection target, with the bits (positions in
+/// [`Cluster::groups`]) of the groups that read them.
+pub type Folded = Vec<(Selector, u64)>;
+
 /// Splits a cluster's targets into those walked ([`Cluster::targets`]) and, per walked
 /// one, the member selectors of the same collection folded into it ([`Cluster::within`]):
 /// a `Key` or `Regex` target of a collection that also has a whole-collection target.
 /// (XPath targets of `XML` select by path, not by name, and stay as they are.)
-fn fold_selected(all: Vec<(Target, u64)>) -> (Vec<(Target, u64)>, Vec<Vec<(Selector, u64)>>) {
+fn fold_selected(all: Vec<(Target, u64)>) -> (Vec<(Target, u64)>, Vec<Folded>) {
     let whole = |var: Var| {
         all.iter()
             .position(|(u, _)| u.var == var && matches!(u.selector, Selector::All))

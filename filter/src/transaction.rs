@@ -382,8 +382,8 @@ fn push_lossy(out: &mut String, b: &[u8]) {
 }
 
 /// One value a rule matched: its name's range in [`Scratch::names`], its value's range in
-/// [`Scratch::values`] and the operator's captures.
-type Hit = (Range<usize>, Range<usize>, Vec<Vec<u8>>);
+/// [`Scratch::values`] and the range of its groups in [`Scratch::captures`].
+type Hit = (Range<usize>, Range<usize>, Range<usize>);
 
 /// The values a rule matched, kept in reused buffers until the rule's actions run:
 /// names and values are appended to two strings and referred to by range.
@@ -391,6 +391,7 @@ type Hit = (Range<usize>, Range<usize>, Vec<Vec<u8>>);
 struct Scratch {
     names: String,
     values: Vec<u8>,
+    captures: operators::Captures,
     hits: Vec<Hit>,
 }
 
@@ -398,16 +399,22 @@ impl Scratch {
     fn clear(&mut self) {
         self.names.clear();
         self.values.clear();
+        self.captures.clear();
         self.hits.clear();
     }
 
-    fn push(&mut self, name: &Name<'_>, value: &[u8], captures: Vec<Vec<u8>>) {
+    fn push(&mut self, name: &Name<'_>, value: &[u8], captures: &operators::Captures) {
         let n0 = self.names.len();
         name.render_into(&mut self.names);
         let v0 = self.values.len();
         self.values.extend_from_slice(value);
-        self.hits
-            .push((n0..self.names.len(), v0..self.values.len(), captures));
+        let c0 = self.captures.len();
+        self.captures.extend_from(captures);
+        self.hits.push((
+            n0..self.names.len(),
+            v0..self.values.len(),
+            c0..self.captures.len(),
+        ));
     }
 }
 
@@ -2463,7 +2470,7 @@ impl Transaction {
                 }
             }
             if let Some(v) = hit {
-                scratch.push(&val.name, &v, std::mem::take(&mut out.captures));
+                scratch.push(&val.name, &v, &out.captures);
             }
         });
         self.prefilter.restrict = None;
@@ -2480,12 +2487,13 @@ impl Transaction {
                 // On the benign path all ten count as written, so that a replayed capture
                 // removes what an evaluated one would, whatever TX holds.
                 let set = captures.len().min(DIGITS.len());
+                let groups = captures.filter_map(|i| scratch.captures.get(i));
                 let upto = if self.sim.is_some() {
                     DIGITS.len()
                 } else {
                     set.max(usize::from(self.tx_digits))
                 };
-                for (d, c) in DIGITS.iter().zip(&captures) {
+                for (d, c) in DIGITS.iter().zip(groups) {
                     self.tx.set(d, c, || Arc::from(*d));
                 }
                 for d in DIGITS.get(set..upto).unwrap_or_default() {
@@ -3111,7 +3119,12 @@ impl Transaction {
                     let (key_bytes, value_bytes) = buf.split_at(key_len);
                     let key: Cow<'_, str> = match &sv.key_lit {
                         Some(k) => Cow::Borrowed(k),
-                        None => String::from_utf8_lossy(key_bytes),
+                        // Valid UTF-8 (every name but a hostile request's) is checked by
+                        // the fast validator, not the lossy one's chunk iterator.
+                        None => match std::str::from_utf8(key_bytes) {
+                            Ok(k) => Cow::Borrowed(k),
+                            Err(_) => String::from_utf8_lossy(key_bytes),
+                        },
                     };
                     let value: &[u8] = sv.value_lit.as_deref().unwrap_or(value_bytes);
                     // The rule's own name is shared; an expanded one is copied.

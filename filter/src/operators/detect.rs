@@ -18,7 +18,7 @@ impl Operator for DetectSqli {
         };
         let fp = fp.into_bytes();
         if out.want_captures {
-            out.captures.push(fp.clone());
+            out.captures.push(&fp);
         }
         out.matched = Some(fp);
         true

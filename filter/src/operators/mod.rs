@@ -40,7 +40,7 @@ pub struct OpOutput {
     pub want_captures: bool,
     /// Capture groups: index 0 is the whole match (`TX:0`), then groups 1..=9.
     /// Operators that capture something else (libinjection's fingerprint) put it in 0.
-    pub captures: Vec<Vec<u8>>,
+    pub captures: Captures,
     /// The part of the input that matched, for the log line's "Matched Data"; when left
     /// `None`, the engine logs the whole value.
     pub matched: Option<Vec<u8>>,
@@ -51,6 +51,73 @@ impl OpOutput {
     pub fn reset(&mut self) {
         self.captures.clear();
         self.matched = None;
+    }
+}
+
+/// Capture groups in one buffer kept from evaluation to evaluation: a capturing match
+/// (CRS 920450 captures every request header name) allocates nothing once the buffer has
+/// grown, where a vector per group cost two allocations per match.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Captures {
+    bytes: Vec<u8>,
+    /// Where each group ends in `bytes` (it starts where the one before ends).
+    ends: Vec<usize>,
+}
+
+impl Captures {
+    /// Appends the next group.
+    pub fn push(&mut self, group: &[u8]) {
+        self.bytes.extend_from_slice(group);
+        self.ends.push(self.bytes.len());
+    }
+
+    /// Appends every group of `other`.
+    pub fn extend_from(&mut self, other: &Captures) {
+        for g in other.iter() {
+            self.push(g);
+        }
+    }
+
+    /// Number of groups.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Whether there is no group.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Group `i`.
+    pub fn get(&self, i: usize) -> Option<&[u8]> {
+        let end = *self.ends.get(i)?;
+        let start = match i.checked_sub(1) {
+            Some(j) => *self.ends.get(j)?,
+            None => 0,
+        };
+        self.bytes.get(start..end)
+    }
+
+    /// The groups in order.
+    pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        (0..self.len()).filter_map(|i| self.get(i))
+    }
+
+    /// Keeps the first `n` groups.
+    pub fn truncate(&mut self, n: usize) {
+        self.ends.truncate(n);
+        self.bytes.truncate(self.ends.last().copied().unwrap_or(0));
+    }
+
+    /// Drops every group, keeping the buffers.
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+        self.ends.clear();
+    }
+
+    /// The groups as vectors (for tests and logs).
+    pub fn to_vecs(&self) -> Vec<Vec<u8>> {
+        self.iter().map(<[u8]>::to_vec).collect()
     }
 }
 

@@ -160,7 +160,7 @@ impl Operator for Pm {
             .cloned()
             .unwrap_or_default();
         if out.want_captures {
-            out.captures.push(phrase.clone());
+            out.captures.push(&phrase);
         }
         out.matched = Some(phrase);
         true
@@ -201,7 +201,7 @@ mod tests {
             ..Default::default()
         };
         assert!(op.matches(b"xxFOOxx", &mut out));
-        assert_eq!(out.captures, vec![b"Foo".to_vec()]);
+        assert_eq!(out.captures.to_vecs(), vec![b"Foo".to_vec()]);
         assert_eq!(out.matched.as_deref(), Some(&b"Foo"[..]));
         assert!(!Pm::new("").unwrap().matches(b"anything", &mut out));
     }

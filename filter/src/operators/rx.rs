@@ -361,7 +361,7 @@ fn push_groups(
     caps: &regex_automata::util::captures::Captures,
     input: &[u8],
     max: usize,
-    dst: &mut Vec<Vec<u8>>,
+    dst: &mut super::Captures,
 ) {
     let group = |i: usize| caps.get_group(i).and_then(|sp| input.get(sp.range()));
     let last = (0..caps.group_len().min(max.saturating_add(1)))
@@ -369,7 +369,7 @@ fn push_groups(
         .find(|&i| group(i).is_some())
         .unwrap_or(0);
     for i in 0..=last {
-        dst.push(group(i).map(<[u8]>::to_vec).unwrap_or_default());
+        dst.push(group(i).unwrap_or_default());
     }
 }
 
@@ -442,7 +442,7 @@ impl Operator for Rx {
         if self.whole {
             // The whole value matched: `matched` stays `None`, which stands for it.
             if out.want_captures {
-                out.captures.push(input.to_vec());
+                out.captures.push(input);
             }
             return true;
         }
@@ -504,7 +504,7 @@ impl Rx {
         let Some(m) = self.re.find(input).and_then(|m| input.get(m.range())) else {
             return false;
         };
-        out.captures.push(m.to_vec());
+        out.captures.push(m);
         out.matched = Some(m.to_vec());
         true
     }
@@ -674,7 +674,7 @@ mod tests {
             assert!(whole.matches(v, &mut a));
             assert!(general.matches(v, &mut b));
             assert_eq!(a.captures, b.captures, "{v:?}");
-            assert_eq!(a.captures, [v.to_vec()]);
+            assert_eq!(a.captures.to_vecs(), [v.to_vec()]);
             // `None` stands for the whole value.
             assert_eq!(
                 a.matched.as_deref().unwrap_or(v),
@@ -692,7 +692,7 @@ mod tests {
         };
         assert!(op.matches(b"abcdefghijk", &mut out));
         assert_eq!(out.captures.len(), 10);
-        assert_eq!(out.captures[9], b"i");
+        assert_eq!(out.captures.get(9), Some(&b"i"[..]));
     }
 
     /// A CRS-style case-insensitive keyword list (`\b(?:…)`, 16 first letters, 96 branches),
@@ -804,7 +804,10 @@ mod tests {
             ..Default::default()
         };
         assert!(op.matches(b"id=1 or MAX (2)", &mut out));
-        assert_eq!(out.captures, vec![b"MAX (".to_vec(), b"M".to_vec()]);
+        assert_eq!(
+            out.captures.to_vecs(),
+            vec![b"MAX (".to_vec(), b"M".to_vec()]
+        );
         assert_eq!(out.matched.as_deref(), Some(&b"MAX ("[..]));
         let mut out = OpOutput {
             want_captures: true,
@@ -812,7 +815,7 @@ mod tests {
         };
         assert!(op.matches(b"x=CIN(1)", &mut out));
         // Group 1 did not take part: only TX:0, as PCRE's `rc` says.
-        assert_eq!(out.captures, vec![b"CIN(".to_vec()]);
+        assert_eq!(out.captures.to_vecs(), vec![b"CIN(".to_vec()]);
         assert!(!op.matches(b"maximum", &mut OpOutput::default()));
     }
 
@@ -825,7 +828,7 @@ mod tests {
         };
         assert!(op.matches(b"a1-b", &mut out));
         assert_eq!(
-            out.captures,
+            out.captures.to_vecs(),
             vec![
                 b"a1".to_vec(),
                 b"a".to_vec(),

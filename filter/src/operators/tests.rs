@@ -186,10 +186,14 @@ fn secrules_language_tests_operators() {
                     let got = op.matches(&input, &mut out);
                     if got != ret {
                         Err(format!("{label}: expected {ret}, got {got}"))
-                    } else if check_groups && groups.as_ref().is_some_and(|g| *g != out.captures) {
+                    } else if check_groups
+                        && groups
+                            .as_ref()
+                            .is_some_and(|g| *g != out.captures.to_vecs())
+                    {
                         Err(format!(
                             "{label}: expected groups {groups:?}, got {:?}",
-                            out.captures
+                            out.captures.to_vecs()
                         ))
                     } else {
                         Ok(())

@@ -76,7 +76,7 @@ impl Operator for Verify {
             return false;
         };
         if out.want_captures {
-            out.captures.push(m.as_bytes().to_vec());
+            out.captures.push(m.as_bytes());
         }
         out.matched = Some(m.as_bytes().to_vec());
         true
@@ -212,7 +212,7 @@ mod tests {
             ..Default::default()
         };
         assert!(op.matches(b"card 4111111111111111 x", &mut out));
-        assert_eq!(out.captures, vec![b"4111111111111111".to_vec()]);
+        assert_eq!(out.captures.to_vecs(), vec![b"4111111111111111".to_vec()]);
         assert!(!Verify::new(Kind::Cc, "")
             .unwrap()
             .matches(b"4111111111111111", &mut out));
