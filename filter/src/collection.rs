@@ -64,6 +64,16 @@ impl Collection {
         }
     }
 
+    /// Whether it has no member.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// Becomes a copy of `other`, reusing its own table when it has the room.
+    pub(crate) fn copy_from(&mut self, other: &Collection) {
+        self.map.clone_from(&other.map);
+    }
+
     /// Deletes every member, keeping the table's room.
     pub(crate) fn clear(&mut self) {
         self.map.clear();

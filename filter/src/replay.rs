@@ -60,7 +60,7 @@ use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
 
 use crate::actions::{RunAction, SetOp};
-use crate::collection::Value;
+use crate::collection::{Collection, Value};
 use crate::macros::Template;
 use crate::rules::{Rule, RuleSet, Runs};
 use crate::variables::{Selector, Var};
@@ -104,6 +104,10 @@ pub(crate) struct Run {
     pub(crate) matched_var: Option<(String, Vec<u8>)>,
     /// The silent records of the rules that record one: (id, phase, severity).
     pub(crate) records: Vec<(u64, u8, Option<u8>)>,
+    /// For a run of many writes (CRS's setup, the first run of phase 1: 44 members),
+    /// the `TX` collection it leaves when it starts from an empty one: copied as a whole
+    /// (one table, no hashing) rather than written member by member.
+    pub(crate) from_empty: Option<Collection>,
 }
 
 /// The fixed rules of a rule set and their benign-path outcomes.
@@ -138,7 +142,7 @@ impl Replay {
     /// Finds the runs of replayable rules of `set`'s phases (once the outcomes are
     /// known): rules with an outcome, but not one that matched and jumps.
     pub(crate) fn find_runs(&self, set: &RuleSet) -> Runs<Run> {
-        Runs::find(&set.phases, |run: &mut Run, idx| {
+        let mut runs = Runs::find(&set.phases, |run: &mut Run, idx| {
             let (Some(o), Some(rule)) = (
                 self.outcomes.get(idx).and_then(Option::as_deref),
                 set.rules.get(idx),
@@ -152,7 +156,20 @@ impl Replay {
             }
             run.add(o, rule);
             true
-        })
+        });
+        for run in runs.iter_mut() {
+            if run.writes.len() >= FROM_EMPTY_WRITES {
+                let mut tx = Collection::with_capacity(run.writes.len());
+                for (k, v) in &run.writes {
+                    match v {
+                        Some(v) => tx.set(k, v, || k.clone()),
+                        None => tx.remove(k),
+                    }
+                }
+                run.from_empty = Some(tx);
+            }
+        }
+        runs
     }
 
     /// Whether rule `idx` is fixed (evaluated on the benign path).
@@ -227,6 +244,10 @@ impl Run {
         }
     }
 }
+
+/// Writes from which a run keeps the collection it leaves in an empty `TX`
+/// ([`Run::from_empty`]).
+const FROM_EMPTY_WRITES: usize = 32;
 
 /// Sets bit `b` of `bits`.
 pub(crate) fn set_bit(bits: &mut Bits, b: u32) {

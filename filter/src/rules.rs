@@ -370,6 +370,11 @@ impl<R> Runs<R> {
         self.runs.len()
     }
 
+    /// Every run, to complete once all are found.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut R> {
+        self.runs.iter_mut().map(|(_, r)| r)
+    }
+
     /// Whether there is none.
     pub fn is_empty(&self) -> bool {
         self.runs.is_empty()

@@ -2121,7 +2121,16 @@ impl Transaction {
     /// does for each of them in turn.
     fn replay_run(&mut self, run: &crate::replay::Run) {
         self.matched_vars.clear();
-        self.replay_effects(&run.writes, run.matched_var.as_ref());
+        match &run.from_empty {
+            Some(tx) if self.tx.is_empty() => {
+                self.tx.copy_from(tx);
+                if run.writes.iter().any(|(k, _)| is_digit_key(k)) {
+                    self.tx_digits = 10;
+                }
+                self.replay_effects(&[], run.matched_var.as_ref());
+            }
+            _ => self.replay_effects(&run.writes, run.matched_var.as_ref()),
+        }
         self.matches.extend(
             run.records
                 .iter()
