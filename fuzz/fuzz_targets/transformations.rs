@@ -8,7 +8,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use wafer::transformations::{lookup, names, TransformFn};
+use wafer::transformations::{lookup, names, owned, TransformFn};
 
 fuzz_target!(|data: &[u8]| {
     let all: Vec<(&str, TransformFn)> = names()
@@ -21,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
     let (picks, value) = rest.split_at(len);
 
     for (name, f) in &all {
-        if let Some(out) = f(value) {
+        if let Some(out) = owned(*f, value) {
             assert_ne!(
                 out.as_slice(),
                 value,
@@ -37,7 +37,7 @@ fuzz_target!(|data: &[u8]| {
     let mut current = value.to_vec();
     for &p in picks {
         let (name, f) = all[usize::from(p) % all.len()];
-        if let Some(out) = f(&current) {
+        if let Some(out) = owned(f, &current) {
             assert_ne!(
                 out, current,
                 "t:{name} reported a change but kept the bytes"

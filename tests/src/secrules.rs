@@ -188,7 +188,8 @@ pub fn run_case(case: &Case, files: &dyn DataFiles) -> Outcome {
             }
             if let Some(groups) = &case.re_groups {
                 let want: Vec<Vec<u8>> = groups.iter().map(|g| g.as_bytes().to_vec()).collect();
-                if out.captures != want {
+                let got = out.captures.to_vecs();
+                if got != want {
                     let show = |v: &[Vec<u8>]| {
                         v.iter()
                             .map(|c| show_bytes(c))
@@ -198,7 +199,7 @@ pub fn run_case(case: &Case, files: &dyn DataFiles) -> Outcome {
                     return Outcome::Fail(format!(
                         "captures: expected [\"{}\"], got [\"{}\"]",
                         show(&want),
-                        show(&out.captures)
+                        show(&got)
                     ));
                 }
             }
@@ -210,7 +211,7 @@ pub fn run_case(case: &Case, files: &dyn DataFiles) -> Outcome {
                 return Outcome::Fail(format!("unknown transformation t:{name}"));
             };
             let want = json2bin(case.output.as_deref().unwrap_or(""));
-            let got = f(&input).unwrap_or_else(|| input.clone());
+            let got = wafer::transformations::owned(f, &input).unwrap_or_else(|| input.clone());
             if got == want {
                 Outcome::Pass
             } else {

@@ -119,12 +119,13 @@ pub struct Transform {
 }
 
 impl Transform {
-    /// Applies the transformation: `None` when the value is unchanged.
+    /// Applies the transformation into `out` (empty on entry): `false` when the value is
+    /// unchanged (what `out` holds then means nothing).
     #[inline]
-    pub fn apply(&self, input: &[u8]) -> Option<Vec<u8>> {
+    pub fn apply(&self, input: &[u8], out: &mut Vec<u8>) -> bool {
         match &self.unicode_map {
-            Some(map) => transformations::url_decode_uni_mapped(input, Some(map)),
-            None => (self.func)(input),
+            Some(map) => transformations::url_decode_uni_mapped(input, Some(map), out),
+            None => (self.func)(input, out),
         }
     }
 }

@@ -55,7 +55,14 @@ pub fn parse(input: &[u8], separator: u8) -> UrlEncoded {
 /// `urldecode_nonstrict_inplace`: `+` → space, `%XX` → byte, a `%` not followed by two hex
 /// digits is copied as-is. Returns the decoded bytes and whether an invalid escape was seen.
 pub fn decode_nonstrict(input: &[u8]) -> (Vec<u8>, bool) {
-    let mut out = Vec::with_capacity(input.len());
+    let mut out = Vec::new();
+    let invalid = decode_nonstrict_into(input, &mut out);
+    (out, invalid)
+}
+
+/// [`decode_nonstrict`] appending to `out`; returns whether a `%` was invalid.
+pub fn decode_nonstrict_into(input: &[u8], out: &mut Vec<u8>) -> bool {
+    out.reserve(input.len());
     let mut invalid = false;
     let mut rest = input;
     // Runs without `%` or `+` are copied whole.
@@ -79,7 +86,7 @@ pub fn decode_nonstrict(input: &[u8]) -> (Vec<u8>, bool) {
         }
     }
     out.extend_from_slice(rest);
-    (out, invalid)
+    invalid
 }
 
 fn hex_val(c: Option<&u8>) -> Option<u8> {

@@ -11,7 +11,7 @@
 //!   outside the alphabet (also accepting the URL-safe `-` and `_`), and yields an empty
 //!   string when a lone `=` follows a single leftover character.
 
-use super::if_changed;
+use super::changed;
 
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -38,17 +38,19 @@ fn ext_value(c: u8) -> Option<u8> {
     }
 }
 
-/// Accumulates 6-bit groups into bytes, dropping a trailing partial byte.
-struct Sextets {
-    out: Vec<u8>,
+/// Accumulates 6-bit groups into bytes of `out`, dropping a trailing partial byte.
+struct Sextets<'a> {
+    out: &'a mut Vec<u8>,
     acc: u32,
     bits: u32,
 }
 
-impl Sextets {
-    fn with_capacity(n: usize) -> Self {
+impl<'a> Sextets<'a> {
+    /// Decodes into `out`, with room for what `n` characters give.
+    fn new(out: &'a mut Vec<u8>, n: usize) -> Self {
+        out.reserve(n / 4 * 3 + 3);
         Sextets {
-            out: Vec::with_capacity(n / 4 * 3 + 3),
+            out,
             acc: 0,
             bits: 0,
         }
@@ -82,9 +84,9 @@ const NOT_B64: u8 = 0xff;
 
 /// `t:base64Decode`: four characters at a time through [`STD_TABLE`] (what [`Sextets`]
 /// does one by one, at a third of the instructions on CRS 934100's chains).
-pub(super) fn base64_decode(input: &[u8]) -> Option<Vec<u8>> {
+pub(super) fn base64_decode(input: &[u8], out: &mut Vec<u8>) -> bool {
     if input.is_empty() {
-        return None;
+        return false;
     }
     let sextet = |c: &u8| STD_TABLE[usize::from(*c)];
     let end = input
@@ -92,7 +94,7 @@ pub(super) fn base64_decode(input: &[u8]) -> Option<Vec<u8>> {
         .position(|c| sextet(c) == NOT_B64)
         .unwrap_or(input.len());
     let valid = &input[..end];
-    let mut out = Vec::with_capacity(end / 4 * 3 + 2);
+    out.reserve(end / 4 * 3 + 2);
     let mut quads = valid.chunks_exact(4);
     for q in &mut quads {
         let n = q.iter().fold(0u32, |n, c| n << 6 | u32::from(sextet(c)));
@@ -103,15 +105,15 @@ pub(super) fn base64_decode(input: &[u8]) -> Option<Vec<u8>> {
     let n =
         rest.iter().fold(0u32, |n, c| n << 6 | u32::from(sextet(c))) << (6 * (4 - rest.len()) % 24);
     out.extend_from_slice(&n.to_be_bytes()[1..rest.len().max(1)]);
-    if_changed(input, out)
+    changed(input, out)
 }
 
 /// `t:base64DecodeExt`.
-pub(super) fn base64_decode_ext(input: &[u8]) -> Option<Vec<u8>> {
+pub(super) fn base64_decode_ext(input: &[u8], out: &mut Vec<u8>) -> bool {
     if input.is_empty() {
-        return None;
+        return false;
     }
-    let mut s = Sextets::with_capacity(input.len());
+    let mut s = Sextets::new(out, input.len());
     // `i` counts accepted characters, as in the C engine.
     let mut i: usize = 0;
     for (idx, &c) in input.iter().enumerate() {
@@ -119,7 +121,9 @@ pub(super) fn base64_decode_ext(input: &[u8]) -> Option<Vec<u8>> {
             // The C code peeks at the next byte, which is the NUL terminator at the end.
             let next = input.get(idx + 1).copied().unwrap_or(0);
             if next != b'=' && i % 4 == 1 {
-                return Some(Vec::new());
+                // The result is empty (the input is not).
+                s.out.clear();
+                return true;
             }
             continue;
         }
@@ -128,15 +132,15 @@ pub(super) fn base64_decode_ext(input: &[u8]) -> Option<Vec<u8>> {
             i += 1;
         }
     }
-    if_changed(input, s.out)
+    changed(input, s.out)
 }
 
 /// `t:base64Encode`: standard alphabet with `=` padding.
-pub(super) fn base64_encode(input: &[u8]) -> Option<Vec<u8>> {
+pub(super) fn base64_encode(input: &[u8], out: &mut Vec<u8>) -> bool {
     if input.is_empty() {
-        return None;
+        return false;
     }
-    let mut out = Vec::with_capacity(input.len().div_ceil(3) * 4);
+    out.reserve(input.len().div_ceil(3) * 4);
     for chunk in input.chunks(3) {
         let b = [
             chunk[0],
@@ -150,24 +154,23 @@ pub(super) fn base64_encode(input: &[u8]) -> Option<Vec<u8>> {
         out.push(if chunk.len() > 1 { sym(6) } else { b'=' });
         out.push(if chunk.len() > 2 { sym(0) } else { b'=' });
     }
-    Some(out)
+    true
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    crate::transformations::under_test!(base64_decode, base64_decode_ext, base64_encode);
+
     /// `base64Decode` one sextet at a time, as it was written first.
     fn reference(input: &[u8]) -> Option<Vec<u8>> {
-        let mut s = Sextets::with_capacity(input.len());
+        let mut out = Vec::new();
+        let mut s = Sextets::new(&mut out, input.len());
         for v in input.iter().map_while(|&c| std_value(c)) {
             s.push(v);
         }
-        if input.is_empty() {
-            None
-        } else {
-            if_changed(input, s.out)
-        }
+        (!input.is_empty() && out != input).then_some(out)
     }
 
     #[test]

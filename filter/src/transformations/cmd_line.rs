@@ -3,10 +3,10 @@
 //! Deletes `"`, `'`, `\` and `^`; turns runs of space, `,`, `;`, tab, CR and LF into one
 //! space; drops a space before `/` or `(`; lowercases ASCII letters. Not a shell parser.
 
-use super::if_changed;
+use super::changed;
 
 /// `t:cmdLine`.
-pub(super) fn cmd_line(input: &[u8]) -> Option<Vec<u8>> {
+pub(super) fn cmd_line(input: &[u8], out: &mut Vec<u8>) -> bool {
     // Nothing to delete, squeeze or lowercase (most argument values): skip the copy.
     // Checked against the full algorithm in the tests.
     let acts = |c: u8| {
@@ -16,13 +16,13 @@ pub(super) fn cmd_line(input: &[u8]) -> Option<Vec<u8>> {
         ) || c.is_ascii_uppercase()
     };
     if !input.iter().any(|&c| acts(c)) {
-        return None;
+        return false;
     }
-    cmd_line_full(input)
+    cmd_line_full(input, out)
 }
 
-fn cmd_line_full(input: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(input.len());
+fn cmd_line_full(input: &[u8], out: &mut Vec<u8>) -> bool {
+    out.reserve(input.len());
     let mut space = false;
     for &c in input {
         match c {
@@ -46,12 +46,13 @@ fn cmd_line_full(input: &[u8]) -> Option<Vec<u8>> {
             }
         }
     }
-    if_changed(input, out)
+    changed(input, out)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+
+    crate::transformations::under_test!(cmd_line, cmd_line_full);
 
     #[test]
     fn quick_check_agrees_with_the_full_algorithm() {

@@ -7,19 +7,19 @@
 //! closes at the very end yields a NUL, the C string terminator), and `--` or `#` outside
 //! a comment ends the output there.
 
-use super::if_changed;
+use super::changed;
 
 /// `t:removeComments`.
-pub(super) fn remove_comments(input: &[u8]) -> Option<Vec<u8>> {
+pub(super) fn remove_comments(input: &[u8], out: &mut Vec<u8>) -> bool {
     if !input
         .iter()
         .any(|&c| matches!(c, b'/' | b'<' | b'-' | b'#'))
     {
-        return None;
+        return false;
     }
     let len = input.len();
     let at = |k: usize| input.get(k).copied().unwrap_or(0);
-    let mut out = Vec::with_capacity(len);
+    out.reserve(len);
     let mut incomment = false;
     let mut i = 0;
     while i < len {
@@ -55,19 +55,19 @@ pub(super) fn remove_comments(input: &[u8]) -> Option<Vec<u8>> {
     if incomment {
         out.push(b' ');
     }
-    if_changed(input, out)
+    changed(input, out)
 }
 
 /// `t:removeCommentsChar`: deletes the markers `/*`, `*/`, `<!--`, `-->`, `--` and `#`.
-pub(super) fn remove_comments_char(input: &[u8]) -> Option<Vec<u8>> {
+pub(super) fn remove_comments_char(input: &[u8], out: &mut Vec<u8>) -> bool {
     if !input
         .iter()
         .any(|&c| matches!(c, b'/' | b'*' | b'<' | b'-' | b'#'))
     {
-        return None;
+        return false;
     }
     let len = input.len();
-    let mut out = Vec::with_capacity(len);
+    out.reserve(len);
     let mut i = 0;
     while i < len {
         let rest = &input[i..];
@@ -86,16 +86,16 @@ pub(super) fn remove_comments_char(input: &[u8]) -> Option<Vec<u8>> {
             i += 1;
         }
     }
-    if_changed(input, out)
+    changed(input, out)
 }
 
 /// `t:replaceComments`: each `/* … */` (or unterminated `/* …`) becomes one space.
-pub(super) fn replace_comments(input: &[u8]) -> Option<Vec<u8>> {
+pub(super) fn replace_comments(input: &[u8], out: &mut Vec<u8>) -> bool {
     if !input.windows(2).any(|w| w == b"/*") {
-        return None;
+        return false;
     }
     let len = input.len();
-    let mut out = Vec::with_capacity(len);
+    out.reserve(len);
     let mut incomment = false;
     let mut i = 0;
     while i < len {
@@ -118,12 +118,13 @@ pub(super) fn replace_comments(input: &[u8]) -> Option<Vec<u8>> {
     if incomment {
         out.push(b' ');
     }
-    if_changed(input, out)
+    changed(input, out)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+
+    crate::transformations::under_test!(remove_comments, remove_comments_char, replace_comments);
 
     #[test]
     fn remove_comments_truncates_at_line_comment() {

@@ -6,15 +6,15 @@
 //! very end is dropped, and a backslash before any other byte yields that byte.
 //! Not a CSS tokenizer.
 
-use super::{if_changed, is_c_space, is_hex, x2c, xsingle2c};
+use super::{changed, is_c_space, is_hex, x2c, xsingle2c};
 
 /// `t:cssDecode`.
-pub(super) fn css_decode(input: &[u8]) -> Option<Vec<u8>> {
+pub(super) fn css_decode(input: &[u8], out: &mut Vec<u8>) -> bool {
     if !input.contains(&b'\\') {
-        return None;
+        return false;
     }
     let len = input.len();
-    let mut out = Vec::with_capacity(len);
+    out.reserve(len);
     let mut i = 0;
     while i < len {
         if input[i] != b'\\' {
@@ -67,12 +67,13 @@ pub(super) fn css_decode(input: &[u8]) -> Option<Vec<u8>> {
             i += 1;
         }
     }
-    if_changed(input, out)
+    changed(input, out)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+
+    crate::transformations::under_test!(css_decode);
 
     #[test]
     fn escapes() {

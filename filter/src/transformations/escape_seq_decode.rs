@@ -5,15 +5,15 @@
 //! value truncated to a byte). A backslash before anything else is dropped and the next
 //! byte kept; a lone trailing backslash stays.
 
-use super::{if_changed, is_hex, is_odigit, x2c};
+use super::{changed, is_hex, is_odigit, x2c};
 
 /// `t:escapeSeqDecode`.
-pub(super) fn escape_seq_decode(input: &[u8]) -> Option<Vec<u8>> {
+pub(super) fn escape_seq_decode(input: &[u8], out: &mut Vec<u8>) -> bool {
     if !input.contains(&b'\\') {
-        return None;
+        return false;
     }
     let len = input.len();
-    let mut out = Vec::with_capacity(len);
+    out.reserve(len);
     let mut i = 0;
     while i < len {
         if input[i] != b'\\' || i + 1 >= len {
@@ -57,12 +57,13 @@ pub(super) fn escape_seq_decode(input: &[u8]) -> Option<Vec<u8>> {
             i += 2;
         }
     }
-    if_changed(input, out)
+    changed(input, out)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+
+    crate::transformations::under_test!(escape_seq_decode);
 
     #[test]
     fn sequences() {

@@ -9,29 +9,31 @@
 use super::{x2c, HEX_LOWER};
 
 /// `t:hexDecode`.
-pub(super) fn hex_decode(input: &[u8]) -> Option<Vec<u8>> {
+pub(super) fn hex_decode(input: &[u8], out: &mut Vec<u8>) -> bool {
     if input.is_empty() {
-        return None;
+        return false;
     }
-    Some(input.chunks_exact(2).map(|p| x2c(p[0], p[1])).collect())
+    out.extend(input.chunks_exact(2).map(|p| x2c(p[0], p[1])));
+    true
 }
 
 /// `t:hexEncode`.
-pub(super) fn hex_encode(input: &[u8]) -> Option<Vec<u8>> {
+pub(super) fn hex_encode(input: &[u8], out: &mut Vec<u8>) -> bool {
     if input.is_empty() {
-        return None;
+        return false;
     }
-    let mut out = Vec::with_capacity(input.len() * 2);
+    out.reserve(input.len() * 2);
     for &c in input {
         out.push(HEX_LOWER[usize::from(c >> 4)]);
         out.push(HEX_LOWER[usize::from(c & 15)]);
     }
-    Some(out)
+    true
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+
+    crate::transformations::under_test!(hex_decode, hex_encode);
 
     #[test]
     fn odd_length_does_not_panic() {

@@ -7,7 +7,7 @@
 //! matched case-insensitively on the whole name. Unknown entities are copied as is.
 //! Not an HTML5 decoder: no multi-byte output, no UTF-8.
 
-use super::if_changed;
+use super::changed;
 
 /// Named entities v3 decodes (GHSA-cxqf-vgrr-xxrv table).
 const NAMED: &[(&[u8], u8)] = &[
@@ -63,12 +63,12 @@ fn strtol_byte(digits: &[u8], radix: u32) -> u8 {
 }
 
 /// `t:htmlEntityDecode`.
-pub(super) fn html_entity_decode(input: &[u8]) -> Option<Vec<u8>> {
+pub(super) fn html_entity_decode(input: &[u8], out: &mut Vec<u8>) -> bool {
     if !input.contains(&b'&') {
-        return None;
+        return false;
     }
     let len = input.len();
-    let mut out = Vec::with_capacity(len);
+    out.reserve(len);
     let mut i = 0;
     while i < len {
         // How many raw bytes to copy when no entity is decoded here.
@@ -137,12 +137,13 @@ pub(super) fn html_entity_decode(input: &[u8]) -> Option<Vec<u8>> {
         out.extend_from_slice(&input[i..end]);
         i = end;
     }
-    if_changed(input, out)
+    changed(input, out)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+
+    crate::transformations::under_test!(html_entity_decode);
 
     #[test]
     fn entities() {

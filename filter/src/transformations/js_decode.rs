@@ -5,15 +5,15 @@
 //! starting above `3` uses two digits), `\a \b \f \n \r \t \v`, and `\c` → `c` for any
 //! other byte. A trailing lone backslash stays. Not a JavaScript parser.
 
-use super::{if_changed, is_hex, is_odigit, x2c};
+use super::{changed, is_hex, is_odigit, x2c};
 
 /// `t:jsDecode`.
-pub(super) fn js_decode(input: &[u8]) -> Option<Vec<u8>> {
+pub(super) fn js_decode(input: &[u8], out: &mut Vec<u8>) -> bool {
     if !input.contains(&b'\\') {
-        return None;
+        return false;
     }
     let len = input.len();
-    let mut out = Vec::with_capacity(len);
+    out.reserve(len);
     let mut i = 0;
     while i < len {
         if input[i] != b'\\' {
@@ -70,12 +70,13 @@ pub(super) fn js_decode(input: &[u8]) -> Option<Vec<u8>> {
             i += 1;
         }
     }
-    if_changed(input, out)
+    changed(input, out)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+
+    crate::transformations::under_test!(js_decode);
 
     #[test]
     fn escapes() {

@@ -5,13 +5,14 @@
 /// A one-digit value equal to its own length (`"1"`) is left unchanged (`None`), keeping
 /// the module's contract that `Some` means the bytes changed (found by the
 /// `transformations` fuzz target).
-pub(super) fn length(input: &[u8]) -> Option<Vec<u8>> {
-    super::if_changed(input, input.len().to_string().into_bytes())
+pub(super) fn length(input: &[u8], out: &mut Vec<u8>) -> bool {
+    out.extend_from_slice(itoa::Buffer::new().format(input.len()).as_bytes());
+    super::changed(input, out)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::length;
+    crate::transformations::under_test!(length);
 
     #[test]
     fn replaces_the_value_with_its_length() {

@@ -3,24 +3,29 @@
 //! Bytes outside A–Z / a–z are left alone; no Unicode case mapping.
 
 /// `t:lowercase`.
-pub(super) fn lowercase(input: &[u8]) -> Option<Vec<u8>> {
+pub(super) fn lowercase(input: &[u8], out: &mut Vec<u8>) -> bool {
     if !input.iter().any(u8::is_ascii_uppercase) {
-        return None;
+        return false;
     }
-    Some(input.to_ascii_lowercase())
+    out.extend_from_slice(input);
+    out.make_ascii_lowercase();
+    true
 }
 
 /// `t:uppercase`.
-pub(super) fn uppercase(input: &[u8]) -> Option<Vec<u8>> {
+pub(super) fn uppercase(input: &[u8], out: &mut Vec<u8>) -> bool {
     if !input.iter().any(u8::is_ascii_lowercase) {
-        return None;
+        return false;
     }
-    Some(input.to_ascii_uppercase())
+    out.extend_from_slice(input);
+    out.make_ascii_uppercase();
+    true
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+
+    crate::transformations::under_test!(lowercase, uppercase);
 
     #[test]
     fn case() {

@@ -1,8 +1,10 @@
 //! Transformations (`t:` actions): pure functions from bytes to bytes.
 //!
 //! Each transformation lives in this folder under its ModSecurity reference-manual name.
-//! A transformation returns `None` when the input is left unchanged (ModSecurity's
-//! "ret 0"), so the caller can skip copying; `Some(new)` otherwise.
+//! A transformation writes its result to a buffer the caller lends (empty on entry, kept
+//! from value to value: no allocation per call once it has grown) and returns `false` when
+//! the input is left unchanged (ModSecurity's "ret 0"), so the caller keeps the input and
+//! ignores the buffer; `true` otherwise.
 //! Not here: caching of transformed values (the transaction does that) and `t:none`'s
 //! effect of clearing inherited transformations (the rule compiler does that).
 //!
@@ -12,8 +14,8 @@
 //! is otherwise undefined (odd-length `hexDecode`, CVE-2026-30923; truncated escapes), we
 //! pick the bounded behaviour and say so in the file concerned.
 //!
-//! `Some(v)` is returned only when `v` differs from the input: "changed" here means the
-//! bytes changed, which is what `multiMatch` and the transformation cache need. (A few
+//! `true` is returned only when the result differs from the input: "changed" here means
+//! the bytes changed, which is what `multiMatch` and the transformation cache need. (A few
 //! v3 transformations report "changed" for identical output; see the test module.)
 //!
 //! Everything is hand-rolled except the digests (`md-5`, `sha1` crates): the decoders are
@@ -52,8 +54,32 @@ pub(crate) mod tests;
 
 pub use url_decode_uni::{url_decode_uni_mapped, UnicodeMap};
 
-/// A transformation function: `None` means the input is unchanged.
-pub type TransformFn = fn(&[u8]) -> Option<Vec<u8>>;
+/// A transformation function: writes the transformed input to `out` (empty on entry) and
+/// returns whether it differs from the input; when it returns `false`, what `out` holds
+/// means nothing.
+pub type TransformFn = fn(&[u8], &mut Vec<u8>) -> bool;
+
+/// In a transformation's test module: the functions named, with their result as an
+/// `Option` (through [`owned`]), under the same names.
+#[cfg(test)]
+macro_rules! under_test {
+    ($($f:ident),*) => {
+        $(
+            fn $f(input: &[u8]) -> Option<Vec<u8>> {
+                crate::transformations::owned(super::$f, input)
+            }
+        )*
+    };
+}
+#[cfg(test)]
+pub(crate) use under_test;
+
+/// Applies `f` to `input` into a new vector: `None` when the input is unchanged (for tests
+/// and tools; the engine lends buffers it keeps).
+pub fn owned(f: TransformFn, input: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    f(input, &mut out).then_some(out)
+}
 
 /// Every transformation by its SecLang name, as `Transformation::instantiate` in
 /// libmodsecurity v3 knows them (including the `normalize*` spellings and the
@@ -250,12 +276,11 @@ pub fn case_blind_triggers(name: &str) -> u32 {
     }
 }
 
-/// The bytes of `input` that `keep` accepts, in a buffer sized for all of them (collecting
-/// a filtered iterator grows one from 8 bytes, reallocating on the way).
-fn kept(input: &[u8], keep: impl Fn(u8) -> bool) -> Vec<u8> {
-    let mut out = Vec::with_capacity(input.len());
+/// Appends the bytes of `input` that `keep` accepts to `out`, with room made for all of
+/// them first (extending by a filtered iterator grows the buffer step by step).
+fn kept(input: &[u8], out: &mut Vec<u8>, keep: impl Fn(u8) -> bool) {
+    out.reserve(input.len());
     out.extend(input.iter().copied().filter(|&c| keep(c)));
-    out
 }
 
 /// The classes of which a value needs one for the transformation named `name` to change
@@ -361,18 +386,14 @@ pub fn names() -> impl Iterator<Item = &'static str> {
 }
 
 /// `t:none`: never changes the value (its chain-clearing effect is the compiler's job).
-fn none(_input: &[u8]) -> Option<Vec<u8>> {
-    None
+fn none(_input: &[u8], _out: &mut Vec<u8>) -> bool {
+    false
 }
 
-/// Returns `Some(out)` when `out` differs from `input`, else `None`.
+/// Whether the result `out` differs from `input`.
 #[inline]
-fn if_changed(input: &[u8], out: Vec<u8>) -> Option<Vec<u8>> {
-    if out.as_slice() == input {
-        None
-    } else {
-        Some(out)
-    }
+fn changed(input: &[u8], out: &[u8]) -> bool {
+    out != input
 }
 
 /// `VALID_HEX` in ModSecurity: an ASCII hex digit.

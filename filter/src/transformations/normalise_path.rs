@@ -8,19 +8,19 @@
 //! Where v3 moves its output pointer before the start of the buffer (`/.` followed by
 //! `..` on an absolute path), we clamp at the start, which is where v3 ends up too.
 
-use super::if_changed;
+use super::changed;
 
 /// `t:normalisePath`.
-pub(super) fn normalise_path(input: &[u8]) -> Option<Vec<u8>> {
-    normalize(input, false)
+pub(super) fn normalise_path(input: &[u8], out: &mut Vec<u8>) -> bool {
+    normalize(input, false, out)
 }
 
 /// `t:normalisePathWin`.
-pub(super) fn normalise_path_win(input: &[u8]) -> Option<Vec<u8>> {
-    normalize(input, true)
+pub(super) fn normalise_path_win(input: &[u8], out: &mut Vec<u8>) -> bool {
+    normalize(input, true, out)
 }
 
-fn normalize(input: &[u8], win: bool) -> Option<Vec<u8>> {
+fn normalize(input: &[u8], win: bool, out: &mut Vec<u8>) -> bool {
     // Without a separator the only segment is the whole value, and only a final `.` or
     // `..` can change it (a dot elsewhere, as in a sentence, is kept): skip the copy for
     // most argument values (checked against the full algorithm in the tests).
@@ -30,24 +30,25 @@ fn normalize(input: &[u8], win: bool) -> Option<Vec<u8>> {
         memchr::memchr(b'/', input)
     };
     if sep.is_none() && input.last() != Some(&b'.') {
-        return None;
+        return false;
     }
-    normalize_full(input, win, true)
+    normalize_full(input, win, true, out)
 }
 
 /// libmodsecurity 3's `normalize_path_inplace`, step by step; with `bulk`, a run of bytes
 /// that are not separators and not followed by one (which the steps copy one at a time,
 /// unchanged) is moved in one go: a 20 KB JSON body with a few URLs in it took ~45
 /// instructions per byte before. The tests check both ways give the same result.
-fn normalize_full(input: &[u8], win: bool, bulk: bool) -> Option<Vec<u8>> {
+fn normalize_full(input: &[u8], win: bool, bulk: bool, out: &mut Vec<u8>) -> bool {
     if input.is_empty() {
-        return None;
+        return false;
     }
     let is_sep = |c: u8| c == b'/' || (win && c == b'\\');
     let end = input.len() - 1;
     let relative = !is_sep(input[0]);
     let trailing = is_sep(input[end]);
-    let mut buf = input.to_vec();
+    out.extend_from_slice(input);
+    let buf = out;
     let mut src: usize = 0;
     // `dst` may go below zero transiently in v3 (pointer arithmetic); keep it signed.
     let mut dst: isize = 0;
@@ -165,12 +166,27 @@ fn normalize_full(input: &[u8], win: bool, bulk: bool) -> Option<Vec<u8>> {
         d -= 1;
     }
     buf.truncate(d);
-    if_changed(input, buf)
+    changed(input, buf)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+
+    // The functions under test, with their result as an `Option`.
+    fn normalize(input: &[u8], win: bool) -> Option<Vec<u8>> {
+        let mut out = Vec::new();
+        super::normalize(input, win, &mut out).then_some(out)
+    }
+    fn normalize_full(input: &[u8], win: bool, bulk: bool) -> Option<Vec<u8>> {
+        let mut out = Vec::new();
+        super::normalize_full(input, win, bulk, &mut out).then_some(out)
+    }
+    fn normalise_path(input: &[u8]) -> Option<Vec<u8>> {
+        crate::transformations::owned(super::normalise_path, input)
+    }
+    fn normalise_path_win(input: &[u8]) -> Option<Vec<u8>> {
+        crate::transformations::owned(super::normalise_path_win, input)
+    }
 
     /// All strings of up to `n` bytes over `alphabet`.
     fn strings(alphabet: &[u8], n: usize) -> Vec<Vec<u8>> {

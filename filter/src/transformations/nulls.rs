@@ -1,22 +1,19 @@
 //! `removeNulls` and `replaceNulls`: delete NUL bytes, or turn them into spaces.
 
 /// `t:removeNulls`.
-pub(super) fn remove_nulls(input: &[u8]) -> Option<Vec<u8>> {
+pub(super) fn remove_nulls(input: &[u8], out: &mut Vec<u8>) -> bool {
     if !input.contains(&0) {
-        return None;
+        return false;
     }
-    Some(super::kept(input, |c| c != 0))
+    super::kept(input, out, |c| c != 0);
+    true
 }
 
 /// `t:replaceNulls`.
-pub(super) fn replace_nulls(input: &[u8]) -> Option<Vec<u8>> {
+pub(super) fn replace_nulls(input: &[u8], out: &mut Vec<u8>) -> bool {
     if !input.contains(&0) {
-        return None;
+        return false;
     }
-    Some(
-        input
-            .iter()
-            .map(|&c| if c == 0 { b' ' } else { c })
-            .collect(),
-    )
+    out.extend(input.iter().map(|&c| if c == 0 { b' ' } else { c }));
+    true
 }

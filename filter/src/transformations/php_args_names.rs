@@ -8,7 +8,7 @@
 //! after the last group is dropped. Like the C code (`strchr`), the search for `]` stops
 //! at a NUL byte.
 
-use super::if_changed;
+use super::changed;
 
 /// Position of the first `]` at or after `from`, not crossing a NUL.
 fn find_close(v: &[u8], from: usize) -> Option<usize> {
@@ -20,13 +20,14 @@ fn find_close(v: &[u8], from: usize) -> Option<usize> {
 }
 
 /// `t:phpArgsNames`.
-pub(super) fn php_args_names(input: &[u8]) -> Option<Vec<u8>> {
+pub(super) fn php_args_names(input: &[u8], out: &mut Vec<u8>) -> bool {
     let first = input.first().copied();
     if first == Some(b'[') || first == Some(b'=') {
-        return Some(Vec::new());
+        // The result is empty (the input is not).
+        return true;
     }
     let len = input.len();
-    let mut out = Vec::with_capacity(len);
+    out.reserve(len);
     let mut i = input.iter().position(|&c| c != b' ').unwrap_or(len);
     let mut is_array = false;
     let mut open = false;
@@ -63,12 +64,13 @@ pub(super) fn php_args_names(input: &[u8]) -> Option<Vec<u8>> {
             }
         }
     }
-    if_changed(input, out)
+    changed(input, out)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+
+    crate::transformations::under_test!(php_args_names);
 
     #[test]
     fn names() {

@@ -4,12 +4,13 @@
 //! digits becomes the decoded bytes (pairs, while both digits are hex); an odd trailing
 //! digit stays. Everything else is copied.
 
-use super::{if_changed, is_hex, x2c};
+use super::{changed, is_hex, x2c};
 
 /// `t:sqlHexDecode`.
-pub(super) fn sql_hex_decode(input: &[u8]) -> Option<Vec<u8>> {
+pub(super) fn sql_hex_decode(input: &[u8], out: &mut Vec<u8>) -> bool {
     let len = input.len();
-    let mut out: Option<Vec<u8>> = None;
+    // Whether a `0x` run was decoded: until then nothing is copied to `out`.
+    let mut decoding = false;
     let mut i = 0;
     while i < len {
         if i + 3 < len
@@ -18,32 +19,33 @@ pub(super) fn sql_hex_decode(input: &[u8]) -> Option<Vec<u8>> {
             && is_hex(input[i + 2])
             && is_hex(input[i + 3])
         {
-            let o = out.get_or_insert_with(|| {
-                let mut v = Vec::with_capacity(len);
-                v.extend_from_slice(&input[..i]);
-                v
-            });
+            if !decoding {
+                decoding = true;
+                out.reserve(len);
+                out.extend_from_slice(&input[..i]);
+            }
             i += 2;
             loop {
-                o.push(x2c(input[i], input[i + 1]));
+                out.push(x2c(input[i], input[i + 1]));
                 i += 2;
                 if !(i + 1 < len && is_hex(input[i]) && is_hex(input[i + 1])) {
                     break;
                 }
             }
         } else {
-            if let Some(o) = out.as_mut() {
-                o.push(input[i]);
+            if decoding {
+                out.push(input[i]);
             }
             i += 1;
         }
     }
-    if_changed(input, out?)
+    decoding && changed(input, out)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+
+    crate::transformations::under_test!(sql_hex_decode);
 
     #[test]
     fn literals() {

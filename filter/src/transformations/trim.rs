@@ -3,12 +3,13 @@
 
 use super::is_c_space;
 
-fn sub(input: &[u8], start: usize, end: usize) -> Option<Vec<u8>> {
+/// `input[start..end]` into `out`; `false` when that is all of it.
+fn sub(input: &[u8], start: usize, end: usize, out: &mut Vec<u8>) -> bool {
     if start == 0 && end == input.len() {
-        None
-    } else {
-        Some(input.get(start..end).unwrap_or_default().to_vec())
+        return false;
     }
+    out.extend_from_slice(input.get(start..end).unwrap_or_default());
+    true
 }
 
 fn left(input: &[u8]) -> usize {
@@ -26,25 +27,26 @@ fn right(input: &[u8]) -> usize {
 }
 
 /// `t:trim`.
-pub(super) fn trim(input: &[u8]) -> Option<Vec<u8>> {
+pub(super) fn trim(input: &[u8], out: &mut Vec<u8>) -> bool {
     let end = right(input);
     let start = left(&input[..end]);
-    sub(input, start, end)
+    sub(input, start, end, out)
 }
 
 /// `t:trimLeft`.
-pub(super) fn trim_left(input: &[u8]) -> Option<Vec<u8>> {
-    sub(input, left(input), input.len())
+pub(super) fn trim_left(input: &[u8], out: &mut Vec<u8>) -> bool {
+    sub(input, left(input), input.len(), out)
 }
 
 /// `t:trimRight`.
-pub(super) fn trim_right(input: &[u8]) -> Option<Vec<u8>> {
-    sub(input, 0, right(input))
+pub(super) fn trim_right(input: &[u8], out: &mut Vec<u8>) -> bool {
+    sub(input, 0, right(input), out)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+
+    crate::transformations::under_test!(trim, trim_left, trim_right);
 
     #[test]
     fn all_space() {

@@ -3,20 +3,23 @@
 //! Invalid or truncated `%` sequences are copied as is (non-strict); `%u` is not special
 //! here (that is `urlDecodeUni`).
 
-use super::if_changed;
+use super::changed;
 
 /// `t:urlDecode`: the same decoding as urlencoded arguments get
 /// ([`crate::body::urlencoded::decode_nonstrict`]).
-pub(super) fn url_decode(input: &[u8]) -> Option<Vec<u8>> {
+pub(super) fn url_decode(input: &[u8], out: &mut Vec<u8>) -> bool {
     // Nothing to decode without `%` or `+`.
-    memchr::memchr2(b'%', b'+', input)?;
-    let (out, _invalid) = crate::body::urlencoded::decode_nonstrict(input);
-    if_changed(input, out)
+    if memchr::memchr2(b'%', b'+', input).is_none() {
+        return false;
+    }
+    crate::body::urlencoded::decode_nonstrict_into(input, out);
+    changed(input, out)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+
+    crate::transformations::under_test!(url_decode);
 
     #[test]
     fn truncated() {

@@ -13,7 +13,7 @@
 //! `hmap` variable is never reset); we look every escape up on its own.
 //! Invalid or truncated escapes are copied as is.
 
-use super::{if_changed, is_hex, x2c};
+use super::{changed, is_hex, x2c};
 
 /// A Unicode code point → byte map for one code page, as loaded from a
 /// `SecUnicodeMapFile` (for example ModSecurity's `unicode.mapping`).
@@ -64,18 +64,20 @@ impl UnicodeMap {
 }
 
 /// `t:urlDecodeUni` with ModSecurity's built-in fallback mapping (no map file).
-pub(super) fn url_decode_uni(input: &[u8]) -> Option<Vec<u8>> {
-    url_decode_uni_mapped(input, None)
+pub(super) fn url_decode_uni(input: &[u8], out: &mut Vec<u8>) -> bool {
+    url_decode_uni_mapped(input, None, out)
 }
 
 /// `urlDecodeUni` with an optional [`UnicodeMap`] (`SecUnicodeMapFile`).
 ///
-/// Returns `None` when the input is unchanged.
-pub fn url_decode_uni_mapped(input: &[u8], map: Option<&UnicodeMap>) -> Option<Vec<u8>> {
+/// Writes the result to `out` (empty on entry); `false` when the input is unchanged.
+pub fn url_decode_uni_mapped(input: &[u8], map: Option<&UnicodeMap>, out: &mut Vec<u8>) -> bool {
     // Nothing to decode without `%` or `+`.
-    memchr::memchr2(b'%', b'+', input)?;
+    if memchr::memchr2(b'%', b'+', input).is_none() {
+        return false;
+    }
     let len = input.len();
-    let mut out = Vec::with_capacity(len);
+    out.reserve(len);
     let mut i = 0;
     while i < len {
         let c = input[i];
@@ -112,12 +114,14 @@ pub fn url_decode_uni_mapped(input: &[u8], map: Option<&UnicodeMap>) -> Option<V
             i += 1;
         }
     }
-    if_changed(input, out)
+    changed(input, out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    crate::transformations::under_test!(url_decode_uni);
 
     #[test]
     fn builtin_fallback() {
@@ -132,10 +136,13 @@ mod tests {
         // The content of the regression suite's `data/unicode.mapping-reduced`.
         let text = "1251 0434:64 043e:6f 0440:70";
         let map = UnicodeMap::parse(text, 1251).expect("code page 1251");
-        assert_eq!(
-            url_decode_uni_mapped(b"%u0434%u043e%u0440%u0441", Some(&map)).unwrap(),
-            b"dopA"
-        );
+        let mut out = Vec::new();
+        assert!(url_decode_uni_mapped(
+            b"%u0434%u043e%u0440%u0441",
+            Some(&map),
+            &mut out
+        ));
+        assert_eq!(out, b"dopA");
         assert_eq!(UnicodeMap::parse(text, 20127), None);
     }
 

@@ -4,10 +4,12 @@
 use super::HEX_LOWER;
 
 /// `t:urlEncode`.
-pub(super) fn url_encode(input: &[u8]) -> Option<Vec<u8>> {
+pub(super) fn url_encode(input: &[u8], out: &mut Vec<u8>) -> bool {
     let keep = |c: u8| c == b'*' || c.is_ascii_alphanumeric();
-    let first = input.iter().position(|&c| !keep(c))?;
-    let mut out = Vec::with_capacity(input.len() + (input.len() - first) * 2);
+    let Some(first) = input.iter().position(|&c| !keep(c)) else {
+        return false;
+    };
+    out.reserve(input.len() + (input.len() - first) * 2);
     out.extend_from_slice(&input[..first]);
     for &c in &input[first..] {
         if c == b' ' {
@@ -22,5 +24,5 @@ pub(super) fn url_encode(input: &[u8]) -> Option<Vec<u8>> {
             ]);
         }
     }
-    Some(out)
+    true
 }

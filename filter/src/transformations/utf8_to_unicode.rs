@@ -24,12 +24,12 @@ fn push_u(out: &mut Vec<u8>, cp: u32) {
 }
 
 /// `t:utf8toUnicode`.
-pub(super) fn utf8_to_unicode(input: &[u8]) -> Option<Vec<u8>> {
+pub(super) fn utf8_to_unicode(input: &[u8], out: &mut Vec<u8>) -> bool {
     if input.is_ascii() {
-        return None;
+        return false;
     }
     let len = input.len();
-    let mut out = Vec::with_capacity(len * 2);
+    out.reserve(len * 2);
     let mut changed = false;
     let mut i = 0;
     while i < len {
@@ -52,7 +52,7 @@ pub(super) fn utf8_to_unicode(input: &[u8]) -> Option<Vec<u8>> {
         let cp = s[1..]
             .iter()
             .fold(lead_bits, |acc, &b| (acc << 6) | u32::from(b & 0x3f));
-        push_u(&mut out, cp);
+        push_u(out, cp);
         changed = true;
         let overlong = match need {
             2 => cp < 0x80,
@@ -67,16 +67,13 @@ pub(super) fn utf8_to_unicode(input: &[u8]) -> Option<Vec<u8>> {
         }
         i += need;
     }
-    if changed {
-        Some(out)
-    } else {
-        None
-    }
+    changed
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+
+    crate::transformations::under_test!(utf8_to_unicode);
 
     #[test]
     fn sequences() {

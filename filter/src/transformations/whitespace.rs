@@ -4,21 +4,21 @@
 //! `removeWhitespace` also removes the non-breaking space byte 0xA0, as ModSecurity v3's
 //! `RemoveWhitespace` does. Not Unicode-aware.
 
-use super::{if_changed, is_c_space};
+use super::{changed, is_c_space};
 
 const NBSP: u8 = 0xa0;
 
 /// `t:compressWhitespace`: each run of whitespace becomes one space.
-pub(super) fn compress_whitespace(input: &[u8]) -> Option<Vec<u8>> {
+pub(super) fn compress_whitespace(input: &[u8], out: &mut Vec<u8>) -> bool {
     // Fast path: nothing to do unless there is a non-space whitespace byte or two
     // whitespace bytes in a row.
     let needs_work = input.iter().enumerate().any(|(i, &c)| {
         is_c_space(c) && (c != b' ' || input.get(i + 1).is_some_and(|&n| is_c_space(n)))
     });
     if !needs_work {
-        return None;
+        return false;
     }
-    let mut out = Vec::with_capacity(input.len());
+    out.reserve(input.len());
     let mut in_ws = false;
     for &c in input {
         if is_c_space(c) {
@@ -31,21 +31,23 @@ pub(super) fn compress_whitespace(input: &[u8]) -> Option<Vec<u8>> {
             out.push(c);
         }
     }
-    if_changed(input, out)
+    changed(input, out)
 }
 
 /// `t:removeWhitespace`: deletes whitespace and NBSP bytes.
-pub(super) fn remove_whitespace(input: &[u8]) -> Option<Vec<u8>> {
+pub(super) fn remove_whitespace(input: &[u8], out: &mut Vec<u8>) -> bool {
     let drop = |c: u8| is_c_space(c) || c == NBSP;
     if !input.iter().any(|&c| drop(c)) {
-        return None;
+        return false;
     }
-    Some(super::kept(input, |c| !drop(c)))
+    super::kept(input, out, |c| !drop(c));
+    true
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+
+    crate::transformations::under_test!(compress_whitespace, remove_whitespace);
 
     #[test]
     fn compress() {
