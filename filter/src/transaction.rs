@@ -782,15 +782,17 @@ impl TransformCache {
     }
 }
 
-/// Result buffers a transaction keeps for the next ([`TransformCache::spare_bufs`]): at
-/// most 256 KiB in all (2 MiB for the [`Buffers::SPARE`] sets a thread keeps).
+/// Buffers a transaction keeps for the next, of each kind ([`TransformCache::spare_bufs`],
+/// [`Buffers::bytes`]): at most 256 KiB (2 MiB for the [`Buffers::SPARE`] sets a thread
+/// keeps).
 const SPARE_BUFS: usize = 256;
 /// Larger result buffers are freed rather than kept.
 const SPARE_BUF_BYTES: usize = 1024;
 
-/// Keeps `buf` for a later transformation result, unless enough are kept or it is large.
-fn spare_buf(bufs: &mut Vec<Vec<u8>>, buf: Vec<u8>) {
+/// Keeps `buf`, emptied, for later use, unless enough are kept or it is large.
+fn spare_buf(bufs: &mut Vec<Vec<u8>>, mut buf: Vec<u8>) {
     if bufs.len() < SPARE_BUFS && buf.capacity() <= SPARE_BUF_BYTES {
+        buf.clear();
         bufs.push(buf);
     }
 }
@@ -898,6 +900,9 @@ pub struct Transaction {
     resp_protocol: String,
     resp_headers: Vec<Pair>,
     resp_body: Vec<u8>,
+    /// Emptied name and value vectors of an earlier transaction's headers and arguments,
+    /// for this one's (see [`Buffers::bytes`]).
+    spare_bytes: Vec<Vec<u8>>,
     resp_seen: u64,
     // Runtime state.
     /// `TX`, the collection CRS uses most, outside the map of the others.
@@ -1120,6 +1125,10 @@ struct Buffers {
     done: Vec<bool>,
     cand: Vec<u64>,
     hits: Vec<u64>,
+    /// The name and value vectors of the headers and arguments, emptied (at most
+    /// [`SPARE_BUFS`] of them, none over [`SPARE_BUF_BYTES`]): a benign GET allocated 27
+    /// of its 97 blocks for them, the 1 KB form 94 of 205.
+    bytes: Vec<Vec<u8>>,
 }
 
 thread_local! {
@@ -1167,6 +1176,7 @@ impl Buffers {
                 done: Vec::new(),
                 cand: Vec::new(),
                 hits: Vec::new(),
+                bytes: Vec::new(),
             })
     }
 
@@ -1211,6 +1221,19 @@ impl Drop for Transaction {
             return;
         };
         use std::mem::take;
+        let mut bytes = take(&mut self.spare_bytes);
+        for list in [
+            &mut self.headers,
+            &mut self.cookies,
+            &mut self.args_get,
+            &mut self.args_post,
+            &mut self.resp_headers,
+        ] {
+            for (k, v) in list.drain(..) {
+                spare_buf(&mut bytes, k);
+                spare_buf(&mut bytes, v);
+            }
+        }
         Buffers {
             tx: take(&mut self.tx),
             matches: take(&mut self.matches),
@@ -1220,6 +1243,7 @@ impl Drop for Transaction {
             done: take(&mut self.prefilter.done),
             cand: take(&mut self.prefilter.cand),
             hits: take(&mut self.prefilter.hits),
+            bytes,
         }
         .put_back();
     }
@@ -1259,6 +1283,7 @@ impl Transaction {
             status: 0,
             resp_protocol: String::new(),
             resp_headers: Vec::new(),
+            spare_bytes: b.bytes,
             resp_body: Vec::new(),
             resp_seen: 0,
             tx: b.tx,
@@ -1376,7 +1401,11 @@ impl Transaction {
         };
         self.filename = percent_decode(path);
         self.query = query.to_vec();
-        let parsed = body::urlencoded::parse(query, self.rules.settings.argument_separator);
+        let parsed = body::urlencoded::parse_pooled(
+            query,
+            self.rules.settings.argument_separator,
+            &mut self.spare_bytes,
+        );
         self.urlencoded_error |= parsed.invalid_encoding;
         self.args_get = parsed.pairs;
     }
@@ -1407,7 +1436,16 @@ impl Transaction {
                 self.reqbody_processor = Some("URLENCODED".into());
             }
         }
-        self.headers.push((name.to_vec(), value.to_vec()));
+        let pair = (self.bytes_of(name), self.bytes_of(value));
+        self.headers.push(pair);
+    }
+
+    /// `b` in a vector from [`Transaction::spare_bytes`] when there is one.
+    fn bytes_of(&mut self, b: &[u8]) -> Vec<u8> {
+        let mut v = self.spare_bytes.pop().unwrap_or_default();
+        v.clear();
+        v.extend_from_slice(b);
+        v
     }
 
     fn header(&self, name: &str) -> Option<&[u8]> {
@@ -1524,7 +1562,11 @@ impl Transaction {
         let mut no_files_len = None;
         match processor.as_deref() {
             Some("URLENCODED") => {
-                let p = body::urlencoded::parse(&body, s.argument_separator);
+                let p = body::urlencoded::parse_pooled(
+                    &body,
+                    s.argument_separator,
+                    &mut self.spare_bytes,
+                );
                 self.urlencoded_error |= p.invalid_encoding;
                 self.add_post_args(p.pairs);
             }
@@ -1599,7 +1641,8 @@ impl Transaction {
 
     /// Adds one response header.
     pub fn add_response_header(&mut self, name: &[u8], value: &[u8]) {
-        self.resp_headers.push((name.to_vec(), value.to_vec()));
+        let pair = (self.bytes_of(name), self.bytes_of(value));
+        self.resp_headers.push(pair);
     }
 
     /// Runs phase 3 (response headers).

@@ -602,3 +602,42 @@ SecAuditLogParts ABIJDEFHZ"#,
     .expect_err("an unbalanced group");
     assert!(err.message.contains("SecAuditLogRelevantStatus"), "{err:?}");
 }
+
+#[test]
+fn a_transaction_sees_only_its_own_headers_and_arguments() {
+    // A finished transaction's header, argument and response-header vectors are reused by
+    // the next one on the thread: shorter values must come out exactly, not over the
+    // bytes of the longer ones before them.
+    let rs = rules(
+        r#"SecRuleEngine On
+SecRule REQUEST_HEADERS:x-h "@streq y" "id:1,phase:1,pass,log"
+SecRule ARGS_GET:a "@streq x" "id:2,phase:1,pass,log"
+SecRule ARGS_POST:b "@streq z" "id:3,phase:2,pass,log"
+SecRule RESPONSE_HEADERS:x-r "@streq w" "id:4,phase:3,pass,log"
+SecRule REQUEST_HEADERS_NAMES "@streq x-h" "id:5,phase:1,pass,log"
+"#,
+    );
+    let long = run(
+        &rs,
+        "POST",
+        "/?a=xxxxxxxxxxxxxxxx",
+        &[("x-hhhhhhhhhhhh", "yyyyyyyyyyyy"), FORM],
+        b"b=zzzzzzzzzzzzzzzz",
+    );
+    assert_eq!(logged_ids(&long), Vec::<u64>::new());
+    // Finished: its vectors go back to the thread's spares.
+    drop(long);
+    for _ in 0..3 {
+        let mut tx = Transaction::new(rs.clone(), "test-2");
+        tx.set_request_line("POST", b"/?a=x", "HTTP/1.1");
+        tx.add_request_header(b"x-h", b"y");
+        tx.add_request_header(FORM.0.as_bytes(), FORM.1.as_bytes());
+        assert!(tx.process_request_headers().is_none());
+        assert!(tx.append_request_body(b"b=z").is_none());
+        assert!(tx.process_request_body().is_none());
+        tx.set_response_status(200, "HTTP/1.1");
+        tx.add_response_header(b"x-r", b"w");
+        assert!(tx.process_response_headers().is_none());
+        assert_eq!(logged_ids(&tx), [1, 2, 5, 3, 4]);
+    }
+}

@@ -30,6 +30,12 @@ pub struct UrlEncoded {
 /// - `+` becomes a space and `%XX` (two hex digits) its byte; any other `%` is kept as-is
 ///   and sets [`UrlEncoded::invalid_encoding`].
 pub fn parse(input: &[u8], separator: u8) -> UrlEncoded {
+    parse_pooled(input, separator, &mut Vec::new())
+}
+
+/// [`parse`], the names and values decoded into buffers taken from `spare` while it has
+/// some (emptied vectors a finished transaction left: no allocation per argument).
+pub fn parse_pooled(input: &[u8], separator: u8, spare: &mut Vec<Vec<u8>>) -> UrlEncoded {
     let mut out = UrlEncoded::default();
     // `getline` does not produce the empty token after a trailing separator (nor for an
     // empty input).
@@ -44,8 +50,14 @@ pub fn parse(input: &[u8], separator: u8) -> UrlEncoded {
             Some(i) => (&segment[..i], &segment[i + 1..]),
             None => (segment, &[][..]),
         };
-        let (name, bad_name) = decode_nonstrict(name);
-        let (value, bad_value) = decode_nonstrict(value);
+        let mut decoded = |s: &[u8]| {
+            let mut buf = spare.pop().unwrap_or_default();
+            buf.clear();
+            let bad = decode_nonstrict_into(s, &mut buf);
+            (buf, bad)
+        };
+        let (name, bad_name) = decoded(name);
+        let (value, bad_value) = decoded(value);
         out.invalid_encoding |= bad_name | bad_value;
         out.pairs.push((name, value));
     }
