@@ -485,7 +485,7 @@ struct TransformCache {
     /// Result buffers of earlier steps (of this transaction's unchanged ones, and of an
     /// earlier transaction's), lent to the next transformations: a step allocates nothing
     /// once the buffers have grown (form: 190 of 380 allocations per request were results).
-    spare_bufs: Vec<Vec<u8>>,
+    spare_bufs: body::Spare,
     /// The result for a value without a slot, of a chain too long to cache, or of a
     /// `multiMatch` step not cached; and the buffer it alternates with, step by step.
     scratch: Vec<u8>,
@@ -556,13 +556,13 @@ impl TransformCache {
         self.lookup(r, raw, slot, classes).unwrap_or(raw)
     }
 
-    /// Forgets every value, keeping the tables' room, the slots' step lists and (up to
-    /// [`SPARE_BUFS`] of them, none over [`SPARE_BUF_BYTES`]) their result buffers.
+    /// Forgets every value, keeping the tables' room, the slots' step lists and (within
+    /// [`body::Spare`]'s budget) their result buffers.
     fn clear(&mut self) {
         for (_, rec) in self.slots.drain() {
             let mut steps = rec.steps;
             for buf in steps.drain(..).filter_map(|(_, b)| b) {
-                spare_buf(&mut self.spare_bufs, buf);
+                self.spare_bufs.give(buf);
             }
             if steps.capacity() != 0 && self.spare_steps.len() < 256 {
                 self.spare_steps.push(steps);
@@ -665,13 +665,12 @@ impl TransformCache {
                     }
                 }
                 None => {
-                    let mut buf = bufs.pop().unwrap_or_default();
-                    buf.clear();
+                    let mut buf = bufs.take();
                     let changed = t.apply(rec.at(at).unwrap_or(raw), &mut buf);
                     let out = if changed {
                         Some(buf)
                     } else {
-                        spare_buf(bufs, buf);
+                        bufs.give(buf);
                         None
                     };
                     if !changed && seq == 0 {
@@ -782,21 +781,6 @@ impl TransformCache {
     }
 }
 
-/// Buffers a transaction keeps for the next, of each kind ([`TransformCache::spare_bufs`],
-/// [`Buffers::bytes`]): at most 256 KiB (2 MiB for the [`Buffers::SPARE`] sets a thread
-/// keeps).
-const SPARE_BUFS: usize = 256;
-/// Larger result buffers are freed rather than kept.
-const SPARE_BUF_BYTES: usize = 1024;
-
-/// Keeps `buf`, emptied, for later use, unless enough are kept or it is large.
-fn spare_buf(bufs: &mut Vec<Vec<u8>>, mut buf: Vec<u8>) {
-    if bufs.len() < SPARE_BUFS && buf.capacity() <= SPARE_BUF_BYTES {
-        buf.clear();
-        bufs.push(buf);
-    }
-}
-
 /// Work counters of a transaction, for benchmarks and tuning.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Stats {
@@ -902,7 +886,7 @@ pub struct Transaction {
     resp_body: Vec<u8>,
     /// Emptied name and value vectors of an earlier transaction's headers and arguments,
     /// for this one's (see [`Buffers::bytes`]).
-    spare_bytes: Vec<Vec<u8>>,
+    spare_bytes: body::Spare,
     resp_seen: u64,
     // Runtime state.
     /// `TX`, the collection CRS uses most, outside the map of the others.
@@ -1125,10 +1109,10 @@ struct Buffers {
     done: Vec<bool>,
     cand: Vec<u64>,
     hits: Vec<u64>,
-    /// The name and value vectors of the headers and arguments, emptied (at most
-    /// [`SPARE_BUFS`] of them, none over [`SPARE_BUF_BYTES`]): a benign GET allocated 27
-    /// of its 97 blocks for them, the 1 KB form 94 of 205.
-    bytes: Vec<Vec<u8>>,
+    /// The name and value vectors of the headers and arguments, emptied (within
+    /// [`body::Spare`]'s budget): a benign GET allocated 27 of its 97 blocks for them, the
+    /// 1 KB form 94 of 205.
+    bytes: body::Spare,
 }
 
 thread_local! {
@@ -1166,7 +1150,7 @@ impl Buffers {
                         spare_steps: Vec::new(),
                         scratch: Vec::new(),
                         scratch2: Vec::new(),
-                        spare_bufs: Vec::new(),
+                        spare_bufs: body::Spare::default(),
                         classes: Vec::new(),
                     },
                     scratch: Scratch::default(),
@@ -1176,7 +1160,7 @@ impl Buffers {
                 done: Vec::new(),
                 cand: Vec::new(),
                 hits: Vec::new(),
-                bytes: Vec::new(),
+                bytes: body::Spare::default(),
             })
     }
 
@@ -1230,8 +1214,8 @@ impl Drop for Transaction {
             &mut self.resp_headers,
         ] {
             for (k, v) in list.drain(..) {
-                spare_buf(&mut bytes, k);
-                spare_buf(&mut bytes, v);
+                bytes.give(k);
+                bytes.give(v);
             }
         }
         Buffers {
@@ -1436,16 +1420,11 @@ impl Transaction {
                 self.reqbody_processor = Some("URLENCODED".into());
             }
         }
-        let pair = (self.bytes_of(name), self.bytes_of(value));
+        let pair = (
+            self.spare_bytes.copy_of(name),
+            self.spare_bytes.copy_of(value),
+        );
         self.headers.push(pair);
-    }
-
-    /// `b` in a vector from [`Transaction::spare_bytes`] when there is one.
-    fn bytes_of(&mut self, b: &[u8]) -> Vec<u8> {
-        let mut v = self.spare_bytes.pop().unwrap_or_default();
-        v.clear();
-        v.extend_from_slice(b);
-        v
     }
 
     fn header(&self, name: &str) -> Option<&[u8]> {
@@ -1591,7 +1570,12 @@ impl Transaction {
                 let room = s
                     .arguments_limit
                     .saturating_sub(self.args_get.len() + self.args_post.len());
-                let (args, err) = body::json::parse_limited(&body, s.json_depth_limit, room);
+                let (args, err) = body::json::parse_pooled(
+                    &body,
+                    s.json_depth_limit,
+                    room,
+                    &mut self.spare_bytes,
+                );
                 if let Some(e) = err {
                     self.reqbody_error = Some(format!("JSON parsing error: {e}"));
                 }
@@ -1641,7 +1625,10 @@ impl Transaction {
 
     /// Adds one response header.
     pub fn add_response_header(&mut self, name: &[u8], value: &[u8]) {
-        let pair = (self.bytes_of(name), self.bytes_of(value));
+        let pair = (
+            self.spare_bytes.copy_of(name),
+            self.spare_bytes.copy_of(value),
+        );
         self.resp_headers.push(pair);
     }
 

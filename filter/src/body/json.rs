@@ -56,6 +56,18 @@ pub fn parse_limited(
     max_depth: usize,
     max_args: usize,
 ) -> (Vec<Pair>, Option<String>) {
+    parse_pooled(body, max_depth, max_args, &mut super::Spare::default())
+}
+
+/// [`parse_limited`], names and values built in vectors taken from `spare` while it has
+/// some (emptied ones a finished transaction left: no allocation per argument), and the
+/// keys' vectors given back to it once copied into the names.
+pub fn parse_pooled(
+    body: &[u8],
+    max_depth: usize,
+    max_args: usize,
+    spare: &mut super::Spare,
+) -> (Vec<Pair>, Option<String>) {
     if body.is_empty() {
         return (Vec::new(), None);
     }
@@ -67,6 +79,7 @@ pub fn parse_limited(
         current_key: Vec::new(),
         args: Vec::new(),
         max_args,
+        spare,
     };
     let error = p.run(max_depth).err();
     (p.args, error)
@@ -108,6 +121,8 @@ struct Parser<'a> {
     args: Vec<Pair>,
     /// Stop once `args` holds more than this (see [`parse_limited`]).
     max_args: usize,
+    /// Emptied vectors for names and values (see [`parse_pooled`]).
+    spare: &'a mut super::Spare,
 }
 
 const PREMATURE_EOF: &str = "parse error: premature EOF";
@@ -170,12 +185,14 @@ impl Parser<'_> {
                         }
                         b't' => {
                             self.literal(b"true")?;
-                            self.add_argument(b"true".to_vec());
+                            let v = self.spare.copy_of(b"true");
+                            self.add_argument(v);
                             state = Expect::AfterValue;
                         }
                         b'f' => {
                             self.literal(b"false")?;
-                            self.add_argument(b"false".to_vec());
+                            let v = self.spare.copy_of(b"false");
+                            self.add_argument(v);
                             state = Expect::AfterValue;
                         }
                         b'n' => {
@@ -288,9 +305,11 @@ impl Parser<'_> {
         } else {
             self.take_current_key()
         };
-        let mut name = Vec::with_capacity(self.path.len() + key.len());
+        let mut name = self.spare.take();
+        name.reserve(self.path.len() + key.len());
         name.extend_from_slice(&self.path);
         name.extend_from_slice(&key);
+        self.spare.give(key);
         self.args.push((name, value));
         if in_array {
             self.count_element();
@@ -397,7 +416,8 @@ impl Parser<'_> {
                 );
             }
         }
-        Ok(self.input.get(start..self.pos).unwrap_or_default().to_vec())
+        let text = self.input.get(start..self.pos).unwrap_or_default();
+        Ok(self.spare.copy_of(text))
     }
 
     /// A string token (the cursor is on the opening quote), unescaped as
@@ -429,9 +449,10 @@ impl Parser<'_> {
         }
         self.pos = end + 1;
         if !escaped {
-            return Ok(raw.to_vec());
+            return Ok(self.spare.copy_of(raw));
         }
-        let mut out = Vec::with_capacity(raw.len());
+        let mut out = self.spare.take();
+        out.reserve(raw.len());
         let mut i = 0;
         while let Some(&c) = raw.get(i) {
             if c != b'\\' {

@@ -30,12 +30,12 @@ pub struct UrlEncoded {
 /// - `+` becomes a space and `%XX` (two hex digits) its byte; any other `%` is kept as-is
 ///   and sets [`UrlEncoded::invalid_encoding`].
 pub fn parse(input: &[u8], separator: u8) -> UrlEncoded {
-    parse_pooled(input, separator, &mut Vec::new())
+    parse_pooled(input, separator, &mut super::Spare::default())
 }
 
 /// [`parse`], the names and values decoded into buffers taken from `spare` while it has
 /// some (emptied vectors a finished transaction left: no allocation per argument).
-pub fn parse_pooled(input: &[u8], separator: u8, spare: &mut Vec<Vec<u8>>) -> UrlEncoded {
+pub fn parse_pooled(input: &[u8], separator: u8, spare: &mut super::Spare) -> UrlEncoded {
     let mut out = UrlEncoded::default();
     // `getline` does not produce the empty token after a trailing separator (nor for an
     // empty input).
@@ -51,8 +51,7 @@ pub fn parse_pooled(input: &[u8], separator: u8, spare: &mut Vec<Vec<u8>>) -> Ur
             None => (segment, &[][..]),
         };
         let mut decoded = |s: &[u8]| {
-            let mut buf = spare.pop().unwrap_or_default();
-            buf.clear();
+            let mut buf = spare.take();
             let bad = decode_nonstrict_into(s, &mut buf);
             (buf, bad)
         };
