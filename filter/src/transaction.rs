@@ -575,7 +575,7 @@ impl TransformCache {
 
     /// The [`classes`] of `raw`, the value in `slot`: computed once per slot (a value is
     /// read by dozens of rules), each time for a value without one.
-    #[inline]
+    #[inline(always)]
     fn classes_of(&mut self, raw: &[u8], slot: u32) -> u32 {
         let Some((kind, i)) = slot_member(slot) else {
             return classes(raw);
@@ -588,6 +588,7 @@ impl TransformCache {
     }
 
     /// Computes and records the classes of the value of member `i` of collection `kind`.
+    #[inline(never)]
     fn learn_classes(&mut self, raw: &[u8], kind: usize, i: usize) -> u32 {
         let c = classes(raw);
         if self.classes.len() <= kind {
