@@ -81,7 +81,7 @@ impl Collection {
         self.map.is_empty()
     }
 
-    /// Becomes a copy of `other`, reusing its own table when it has the room.
+    /// Becomes a copy of `other` (keeping its own table when it has as many buckets).
     pub(crate) fn copy_from(&mut self, other: &Collection) {
         self.map.clone_from(&other.map);
     }
