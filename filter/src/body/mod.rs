@@ -70,7 +70,10 @@ mod tests {
         }
         spare.give(vec![0u8; Spare::LARGEST + 1]);
         assert!(spare.bytes <= Spare::BUDGET);
-        assert_eq!(spare.list.iter().map(Vec::capacity).sum::<usize>(), spare.bytes);
+        assert_eq!(
+            spare.list.iter().map(Vec::capacity).sum::<usize>(),
+            spare.bytes
+        );
         assert!(spare.list.iter().all(|v| v.capacity() <= Spare::LARGEST));
         let v = spare.take();
         assert!(v.is_empty() && v.capacity() >= 100);
