@@ -1229,12 +1229,10 @@ pub type Folded = Vec<(Selector, u64)>;
 /// a `Key` or `Regex` target of a collection that also has a whole-collection target.
 /// (XPath targets of `XML` select by path, not by name, and stay as they are.)
 fn fold_selected(all: Vec<(Target, u64)>) -> (Vec<(Target, u64)>, Vec<Folded>) {
-    let whole = |var: Var| {
-        all.iter()
-            .position(|(u, _)| u.var == var && matches!(u.selector, Selector::All))
-    };
+    let whole_of = |u: &Target, var: Var| u.var == var && matches!(u.selector, Selector::All);
     let folded = |t: &Target| {
-        matches!(t.selector, Selector::Key(..) | Selector::Regex(_)) && whole(t.var).is_some()
+        matches!(t.selector, Selector::Key(..) | Selector::Regex(_))
+            && all.iter().any(|(u, _)| whole_of(u, t.var))
     };
     let mut targets = Vec::new();
     let mut within = Vec::new();
@@ -1248,9 +1246,7 @@ fn fold_selected(all: Vec<(Target, u64)>) -> (Vec<(Target, u64)>, Vec<Folded>) {
         if !folded(t) {
             continue;
         }
-        let at = targets
-            .iter()
-            .position(|(u, _)| u.var == t.var && matches!(u.selector, Selector::All));
+        let at = targets.iter().position(|(u, _)| whole_of(u, t.var));
         if let Some(list) = at.and_then(|i| within.get_mut(i)) {
             list.push((t.selector.clone(), *bits));
         }

@@ -1408,7 +1408,8 @@ impl Transaction {
                     Some(i) => (&part[..i], &part[i + 1..]),
                     None => (part, &b""[..]),
                 };
-                self.cookies.push((k.to_vec(), v.to_vec()));
+                let pair = self.spare_bytes.pair(k, v);
+                self.cookies.push(pair);
             }
         }
         if name.eq_ignore_ascii_case(b"content-type") {
@@ -1421,10 +1422,7 @@ impl Transaction {
                 self.reqbody_processor = Some("URLENCODED".into());
             }
         }
-        let pair = (
-            self.spare_bytes.copy_of(name),
-            self.spare_bytes.copy_of(value),
-        );
+        let pair = self.spare_bytes.pair(name, value);
         self.headers.push(pair);
     }
 
@@ -1626,10 +1624,7 @@ impl Transaction {
 
     /// Adds one response header.
     pub fn add_response_header(&mut self, name: &[u8], value: &[u8]) {
-        let pair = (
-            self.spare_bytes.copy_of(name),
-            self.spare_bytes.copy_of(value),
-        );
+        let pair = self.spare_bytes.pair(name, value);
         self.resp_headers.push(pair);
     }
 

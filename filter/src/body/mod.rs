@@ -47,6 +47,11 @@ impl Spare {
         v
     }
 
+    /// A name/value pair of copies of `name` and `value` (see [`Spare::copy_of`]).
+    pub fn pair(&mut self, name: &[u8], value: &[u8]) -> Pair {
+        (self.copy_of(name), self.copy_of(value))
+    }
+
     /// Keeps `v`, emptied, unless it is large or the budget is spent (it is freed then).
     pub fn give(&mut self, mut v: Vec<u8>) {
         let cap = v.capacity();

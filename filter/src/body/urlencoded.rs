@@ -52,7 +52,7 @@ pub fn parse_pooled(input: &[u8], separator: u8, spare: &mut super::Spare) -> Ur
         };
         let mut decoded = |s: &[u8]| {
             let mut buf = spare.take();
-            let bad = decode_nonstrict_into(s, &mut buf);
+            let bad = decode_nonstrict(s, &mut buf);
             (buf, bad)
         };
         let (name, bad_name) = decoded(name);
@@ -64,15 +64,9 @@ pub fn parse_pooled(input: &[u8], separator: u8, spare: &mut super::Spare) -> Ur
 }
 
 /// `urldecode_nonstrict_inplace`: `+` → space, `%XX` → byte, a `%` not followed by two hex
-/// digits is copied as-is. Returns the decoded bytes and whether an invalid escape was seen.
-pub fn decode_nonstrict(input: &[u8]) -> (Vec<u8>, bool) {
-    let mut out = Vec::new();
-    let invalid = decode_nonstrict_into(input, &mut out);
-    (out, invalid)
-}
-
-/// [`decode_nonstrict`] appending to `out`; returns whether a `%` was invalid.
-pub fn decode_nonstrict_into(input: &[u8], out: &mut Vec<u8>) -> bool {
+/// digits is copied as-is. Appends the decoded bytes to `out`; returns whether an invalid
+/// escape was seen.
+pub fn decode_nonstrict(input: &[u8], out: &mut Vec<u8>) -> bool {
     out.reserve(input.len());
     let mut invalid = false;
     let mut rest = input;

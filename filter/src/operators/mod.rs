@@ -73,9 +73,9 @@ impl Captures {
 
     /// Appends every group of `other`.
     pub fn extend_from(&mut self, other: &Captures) {
-        for g in other.iter() {
-            self.push(g);
-        }
+        let base = self.bytes.len();
+        self.bytes.extend_from_slice(&other.bytes);
+        self.ends.extend(other.ends.iter().map(|e| base + e));
     }
 
     /// Number of groups.

@@ -12,7 +12,7 @@ pub(super) fn url_decode(input: &[u8], out: &mut Vec<u8>) -> bool {
     if memchr::memchr2(b'%', b'+', input).is_none() {
         return false;
     }
-    crate::body::urlencoded::decode_nonstrict_into(input, out);
+    crate::body::urlencoded::decode_nonstrict(input, out);
     changed(input, out)
 }
 
