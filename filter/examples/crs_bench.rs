@@ -12,7 +12,11 @@
 //! Environment: `ONLY` (prefix of the request names: `get_5_args`, `post_form_1k`,
 //! `post_json_20k`, `sqli`, `xss`, `rce`), `ITER` (requests timed, 2,000), `EXTRA` (SecLang
 //! lines appended to the configuration, `;`-separated), `SHOW` (print the logged matches),
-//! `STATS` (print the engine's counters).
+//! `STATS` (print the engine's counters), `COLD` (KiB of memory written over between
+//! requests, outside the timed part: a proxy worker runs its own code and the kernel's
+//! between two requests of the filter, so the filter finds its code and data out of the
+//! CPU caches; `COLD=16384` evicts them here, and `bench/instructions.sh` with `COLD=1`
+//! counts the cache lines a request then has to fetch).
 
 #[path = "../benches/common/mod.rs"]
 mod common;
@@ -20,7 +24,7 @@ mod common;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use wafer::RuleSet;
 
@@ -56,6 +60,30 @@ fn one(rules: &Arc<RuleSet>, req: &common::BenchRequest) {
     drop(common::drive(rules, req));
 }
 
+/// Writes one byte of every cache line of `junk`, evicting the caches (`COLD`).
+#[inline(never)]
+fn evict(junk: &mut [u8], round: usize) {
+    for b in junk.iter_mut().step_by(64) {
+        *b = b.wrapping_add(round as u8);
+    }
+    std::hint::black_box(junk);
+}
+
+/// [`evict`], then [`one`], timed apart from the eviction: what callgrind's cache
+/// simulation counts with `COLD=1` in `bench/instructions.sh`, less `evict`'s own share.
+#[inline(never)]
+fn cold_one(
+    junk: &mut [u8],
+    round: usize,
+    rules: &Arc<RuleSet>,
+    req: &common::BenchRequest,
+) -> Duration {
+    evict(junk, round);
+    let t = Instant::now();
+    one(rules, req);
+    t.elapsed()
+}
+
 fn main() {
     let pl: u8 = std::env::args()
         .nth(1)
@@ -81,6 +109,10 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(2000);
     let only = std::env::var("ONLY").unwrap_or_default();
+    let cold_kib: usize = std::env::var("COLD")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     for req in common::requests() {
         if !req.name.starts_with(&only) {
             continue;
@@ -88,7 +120,7 @@ fn main() {
         let (tx, _) = common::drive(&rules, &req);
         if std::env::var_os("SHOW").is_some() {
             for m in tx.matches().iter().filter(|m| m.log) {
-                println!("  {} {}", m.id, m.msg);
+                println!("  {} {}", m.id, m.msg());
             }
         }
         if std::env::var_os("STATS").is_some() {
@@ -99,14 +131,22 @@ fn main() {
         let before = ALLOCS.load(Ordering::Relaxed);
         one(&rules, &req);
         let allocs = ALLOCS.load(Ordering::Relaxed) - before;
-        let t = Instant::now();
-        for _ in 0..n {
-            one(&rules, &req);
+        let mut junk = vec![0u8; cold_kib << 10];
+        let mut timed = Duration::ZERO;
+        for round in 0..n {
+            if junk.is_empty() {
+                let t = Instant::now();
+                one(&rules, &req);
+                timed += t.elapsed();
+            } else {
+                timed += cold_one(&mut junk, round, &rules, &req);
+            }
         }
         println!(
-            "{} PL{pl}: {:.1} µs/request ({matches} matches, {allocs} allocations)",
+            "{} PL{pl}: {:.1} µs/request{} ({matches} matches, {allocs} allocations)",
             req.name,
-            t.elapsed().as_secs_f64() * 1e6 / n as f64
+            timed.as_secs_f64() * 1e6 / n as f64,
+            if cold_kib > 0 { ", caches evicted" } else { "" }
         );
     }
 }

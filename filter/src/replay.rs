@@ -373,7 +373,15 @@ Include @owasp_crs/*.conf
         let matches = tx
             .matches()
             .iter()
-            .map(|m| (m.id, m.msg.clone(), m.line.clone(), m.log, m.auditlog))
+            .map(|m| {
+                (
+                    m.id,
+                    m.msg().to_string(),
+                    m.line().to_string(),
+                    m.log,
+                    m.auditlog,
+                )
+            })
             .collect();
         ((status, matches, tx.tx_members()), tx.stats().replayed)
     }

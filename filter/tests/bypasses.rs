@@ -449,7 +449,7 @@ fn unmatched_boundary_content_is_inspected_and_strict_rule_rejects_it() {
     assert!(
         tx.matches()
             .iter()
-            .any(|m| m.id == 941100 && m.matched_var.0 == "ARGS:a"),
+            .any(|m| m.id == 941100 && m.matched_var().0 == "ARGS:a"),
         "the foreign part is inspected as data of part a"
     );
     let strict = recommended(

@@ -125,9 +125,10 @@ SecRule ARGS "@detectSQLi" "id:942100,phase:2,block,t:none,t:urlDecodeUni,msg:'S
     assert_eq!(iv.rule_id, Some(942100));
     let m = &tx.matches()[0];
     assert!(
-        m.data.contains("found within ARGS:username: ' or true -- "),
+        m.data()
+            .contains("found within ARGS:username: ' or true -- "),
         "{}",
-        m.data
+        m.data()
     );
     let ok = run(
         &rs,
@@ -172,10 +173,7 @@ SecRule TX:score "@ge %{tx.limit}" "id:3,phase:2,deny,status:406,msg:'score %{tx
     let two = run(&rs, "GET", "/?a=bad&b=bad", &[], b"");
     let iv = two.intervention().expect("score 6 ≥ 5");
     assert_eq!(iv.status, 406);
-    assert_eq!(
-        two.matches().last().map(|m| m.msg.as_str()),
-        Some("score 6")
-    );
+    assert_eq!(two.matches().last().map(|m| m.msg()), Some("score 6"));
 }
 
 #[test]
@@ -198,7 +196,7 @@ SecRule TX:MIXED "@streq x" "id:7,phase:1,pass,log,msg:'%{MATCHED_VAR_NAME}'"
         .matches()
         .iter()
         .filter(|m| m.log)
-        .map(|m| (m.id, m.msg.as_str()))
+        .map(|m| (m.id, m.msg()))
         .collect();
     assert_eq!(
         logged,
@@ -542,7 +540,7 @@ SecRule ARGS:port "@eq 8443" "id:4,phase:1,pass,log,chain"
         .iter()
         .find(|m| m.id == 3)
         .expect("rule 3 logged");
-    assert!(m.msg.contains("from 203.0.113.7:51000"), "{}", m.msg);
+    assert!(m.msg().contains("from 203.0.113.7:51000"), "{}", m.msg());
     tx.process_logging();
     assert_eq!((asked(&c), asked(&s)), (1, 0));
     let record = tx.audit_record().expect("a 401 is audited");

@@ -146,7 +146,7 @@ fn macros_with_a_regex_key_expand_to_the_first_match() {
         .iter()
         .find(|m| m.id == 2)
         .expect("rule 2 matched");
-    assert_eq!(m.msg, "Testing is a simple test");
+    assert_eq!(m.msg(), "Testing is a simple test");
 }
 
 // issue-1528.json, issue-2296.json 5/6: the log line of a chain quotes the last link's
@@ -160,12 +160,12 @@ fn chain_log_line_quotes_the_last_link_with_expanded_parameter() {
     );
     let (tx, status) = run(&rs, "/?param=attack", &[], b"");
     assert_eq!(status, 403);
-    let line = &tx
+    let line = tx
         .matches()
         .iter()
         .find(|m| m.id == 2)
         .expect("matched")
-        .line;
+        .line();
     assert!(
         line.contains("Operator `Rx' with parameter `^attack$' against variable `ARGS:param'"),
         "{line}"

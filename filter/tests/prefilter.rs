@@ -130,7 +130,7 @@ SecRule ARGS "@rx <script" "id:2,phase:2,deny,t:none,t:urlDecodeUni,msg:'%{MATCH
     assert_eq!(tx.stats().op_calls, 2, "one operator call per rule, on `b`");
     let ids: Vec<u64> = tx.matches().iter().map(|m| m.id).collect();
     assert_eq!(ids, [1, 2]);
-    assert_eq!(tx.matches()[1].msg, "ARGS:b");
+    assert_eq!(tx.matches()[1].msg(), "ARGS:b");
 }
 
 #[test]

@@ -78,7 +78,7 @@ fn a_member_written_by_an_evaluated_rule_is_read_again() {
     let (status, tx) = get(&rs, "/?q=evil", false);
     assert_eq!(status, Some(403));
     assert_eq!(ids(&tx), [1, 2, 3, 11, 12, 20]);
-    assert_eq!(tx.matches()[5].msg, "score 5");
+    assert_eq!(tx.matches()[5].msg(), "score 5");
 }
 
 #[test]
@@ -167,7 +167,7 @@ SecAction "id:1,phase:1,pass,log,msg:'level %{tx.level}',setvar:tx.level=2"
     );
     assert_eq!(rs.replay.replayable(), 0);
     let (_, tx) = get(&rs, "/", false);
-    assert!(tx.matches()[0].line.contains("[unique_id \"req-42\"]"));
+    assert!(tx.matches()[0].line().contains("[unique_id \"req-42\"]"));
 }
 
 #[test]

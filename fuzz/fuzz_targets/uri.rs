@@ -56,6 +56,6 @@ fuzz_target!(|data: &[u8]| {
     let _ = tx.process_request_body();
     tx.process_logging();
     for m in tx.matches() {
-        assert!(!m.line.is_empty());
+        assert!(!m.line().is_empty());
     }
 });

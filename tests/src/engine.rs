@@ -117,7 +117,7 @@ pub fn run(
         .matches()
         .iter()
         .filter(|m| m.log)
-        .map(|m| m.line.clone())
+        .map(|m| m.line().to_string())
         .collect();
     if let Some(i) = &intervention {
         if !i.log.is_empty() {

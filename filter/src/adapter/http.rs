@@ -189,7 +189,7 @@ impl WaferHttp {
             if m.log {
                 log(
                     level_for_severity(m.severity),
-                    &format!("wafer: {}", with_request_id(&m.line, &self.request_id)),
+                    &format!("wafer: {}", with_request_id(m.line(), &self.request_id)),
                 );
                 self.metrics.rule_match(m.id);
             }

@@ -130,14 +130,14 @@ pub fn json(tx: &Transaction) -> String {
             .filter(|m| m.auditlog || m.log)
             .map(|m| {
                 json!({
-                    "message": masker.mask(m.msg.as_bytes()),
+                    "message": masker.mask(m.msg().as_bytes()),
                     "details": {
-                        "match": format!("Matched variable {}", m.matched_var.0),
+                        "match": format!("Matched variable {}", m.matched_var().0),
                         "reference": "",
                         "ruleId": m.id.to_string(),
-                        "data": masker.mask(m.data.as_bytes()),
+                        "data": masker.mask(m.data().as_bytes()),
                         "severity": m.severity.map(|s| s.to_string()).unwrap_or_default(),
-                        "tags": m.tags,
+                        "tags": m.tags(),
                     }
                 })
             })
