@@ -88,7 +88,7 @@ use aho_corasick::automaton::Automaton;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Anchored, MatchKind};
 use regex_syntax::hir::{Class, Hir, HirKind};
 
-use crate::rules::{Item, Rule, RuleSet, Runs};
+use crate::rules::{Rule, RuleSet, Runs};
 use crate::variables::{Selector, Target, Var};
 
 /// Most strings an exact set (all strings a piece of a regex can match) may hold.
@@ -1290,7 +1290,7 @@ impl Prefilter {
             unique += 1;
             let mut section = Section::Unique(unique);
             for item in phase {
-                let Item::Rule(idx) = *item else {
+                let Some(idx) = item.rule() else {
                     unique += 1;
                     section = Section::Unique(unique);
                     continue;

@@ -88,8 +88,9 @@ pub(crate) struct Outcome {
     pub(crate) writes: Vec<(Arc<str>, Option<Value>)>,
     /// `MATCHED_VAR` (name, value) afterwards.
     pub(crate) matched_var: (String, Vec<u8>),
-    /// Whether it recorded a match (a silent one: neither logged nor audit-logged).
-    pub(crate) record: bool,
+    /// The match it recorded, if any (a silent one: neither logged nor audit-logged): id,
+    /// phase, severity, kept here so that a replay does not read the rule itself.
+    pub(crate) record: Option<(u64, u8, Option<u8>)>,
 }
 
 /// Consecutive replayable rules of one phase's list, replayed at once (see the module doc).
@@ -154,7 +155,7 @@ impl Replay {
             if o.matched && jumps {
                 return false;
             }
-            run.add(o, rule);
+            run.add(o);
             true
         });
         for run in runs.iter_mut() {
@@ -219,8 +220,8 @@ impl Replay {
 }
 
 impl Run {
-    /// Appends rule `rule`, whose outcome is `o`, to the run.
-    fn add(&mut self, o: &Outcome, rule: &Rule) {
+    /// Appends the rule whose outcome is `o` to the run.
+    fn add(&mut self, o: &Outcome) {
         if self.reads.len() < o.reads.len() {
             self.reads.resize(o.reads.len(), 0);
         }
@@ -238,10 +239,7 @@ impl Run {
             }
         }
         self.matched_var = Some(o.matched_var.clone());
-        if o.record {
-            self.records
-                .push((rule.id, rule.phase, rule.actions.severity));
-        }
+        self.records.extend(o.record);
     }
 }
 

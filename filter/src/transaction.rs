@@ -1083,7 +1083,7 @@ fn skips_benign_matches(rules: &RuleSet, list: &[Item], next: usize, idx: usize)
         _ => return false,
     };
     for item in list.get(next..end).unwrap_or_default() {
-        let Item::Rule(j) = *item else {
+        let Some(j) = item.rule() else {
             continue;
         };
         if left == 0 {
@@ -1824,7 +1824,7 @@ impl Transaction {
         let mut i = 0;
         let mut skip = 0u32;
         while i < list.len() {
-            let Item::Rule(idx) = list[i] else {
+            let Some(idx) = list[i].rule() else {
                 i += 1;
                 continue;
             };
@@ -1869,7 +1869,7 @@ impl Transaction {
             }
             let outcome = rules.replay.outcomes.get(idx).and_then(Option::as_deref);
             let matched = match outcome.filter(|o| self.replay.admits(o)) {
-                Some(o) => self.replay_outcome(rule, o),
+                Some(o) => self.replay_outcome(o),
                 // On the benign path, a rule that is not fixed does not match.
                 None if self.sim.is_some() && !rules.replay.is_fixed(idx) => {
                     self.matched_vars.clear();
@@ -2174,7 +2174,7 @@ impl Transaction {
 
     /// Replays a fixed rule's benign-path outcome (see [`crate::replay`]); returns whether
     /// it matched.
-    fn replay_outcome(&mut self, rule: &Rule, o: &Outcome) -> bool {
+    fn replay_outcome(&mut self, o: &Outcome) -> bool {
         self.stats.replayed += 1;
         self.matched_vars.clear();
         if !o.matched {
@@ -2183,10 +2183,8 @@ impl Transaction {
         self.replay_effects(&o.writes, Some(&o.matched_var));
         // MATCHED_VARS stays empty: the next rule reached clears it before anything reads
         // it (`eval_chain`, `skip_rule`, a replay), so the rule's own list is not rebuilt.
-        if o.record {
-            let a = &rule.actions;
-            self.matches
-                .push(RuleMatch::silent(rule.id, rule.phase, a.severity));
+        if let Some((id, phase, severity)) = o.record {
+            self.matches.push(RuleMatch::silent(id, phase, severity));
         }
         true
     }
@@ -2269,7 +2267,7 @@ impl Transaction {
                     matched,
                     writes,
                     matched_var: self.matched_var.clone(),
-                    record,
+                    record: record.then_some((rule.id, rule.phase, rule.actions.severity)),
                 }));
             }
         }
