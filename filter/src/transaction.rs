@@ -181,10 +181,10 @@ pub struct Intervention {
 /// A rule that matched.
 ///
 /// A match that is neither logged nor audit-logged (CRS's setup and scoring rules: ~85 of
-/// them on every request) keeps no text, so its record is a few bytes: a request touches
-/// fewer cache lines, which is what a request costs most in a proxy, whose own work
-/// between two requests evicts the filter's data (`COLD=1 bench/instructions.sh get`:
-/// 6,544 → 6,390 lines, and −1.8 % instructions).
+/// them on every request) keeps no text, so its record is a few bytes and a request
+/// touches fewer cache lines. In a proxy, whose own work between two requests evicts the
+/// filter's data, each line is fetched from memory (`COLD=1 bench/instructions.sh get`:
+/// 6,544 → 6,390 lines; −1.8 % instructions).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleMatch {
     /// Rule id.
