@@ -17,7 +17,7 @@
 # level) then counts the last-level misses of one request: the distinct cache lines of
 # code and data it touches, each fetched from memory. Deterministic like the instruction
 # count; what a request costs on cold caches grows with it (natively, GET PL1: ~26 µs warm,
-# ~55–64 µs with `COLD=16384`).
+# 50–75 µs with `COLD=16384`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 only="${1:?request name prefix: get, post_form, post_json, sqli, xss, rce}"
