@@ -130,19 +130,45 @@ impl Transform {
     }
 }
 
-/// Everything a rule's action list says.
+/// Everything a rule's action list says (`repr(C)`: what evaluation reads first, the texts
+/// last; see [`crate::rules::Rule`]).
 #[derive(Debug, Clone, Default)]
+#[repr(C)]
 pub struct Actions {
-    /// `id`.
-    pub id: Option<u64>,
+    /// `t:` transformations, in order.
+    pub transforms: Vec<Transform>,
+    /// Per-match actions in order.
+    pub run: Vec<RunAction>,
+    /// `skip:n`.
+    pub skip: u32,
+    /// `status`.
+    pub status: Option<u16>,
+    /// `severity` as a number 0–7.
+    pub severity: Option<u8>,
+    /// `capture`.
+    pub capture: bool,
+    /// `multiMatch`.
+    pub multi_match: bool,
+    /// `chain`.
+    pub chain: bool,
+    /// `t:none` seen: inherited transformations are dropped.
+    pub t_none: bool,
+    /// `log` (true) / `nolog` (false).
+    pub log: Option<bool>,
+    /// `auditlog` / `noauditlog`.
+    pub auditlog: Option<bool>,
     /// `phase` (1–5).
     pub phase: Option<u8>,
+    /// The disruptive action, if the list names one.
+    pub disruptive: Option<Disruptive>,
+    /// `skipAfter:marker`.
+    pub skip_after: Option<String>,
+    /// `id`.
+    pub id: Option<u64>,
     /// `msg`.
     pub msg: Option<Template>,
     /// `logdata`.
     pub logdata: Option<Template>,
-    /// `severity` as a number 0–7.
-    pub severity: Option<u8>,
     /// `tag`s (expanded at log time).
     pub tags: Vec<Template>,
     /// `ver`.
@@ -153,30 +179,6 @@ pub struct Actions {
     pub maturity: Option<String>,
     /// `accuracy`.
     pub accuracy: Option<String>,
-    /// `chain`.
-    pub chain: bool,
-    /// `skip:n`.
-    pub skip: u32,
-    /// `skipAfter:marker`.
-    pub skip_after: Option<String>,
-    /// The disruptive action, if the list names one.
-    pub disruptive: Option<Disruptive>,
-    /// `status`.
-    pub status: Option<u16>,
-    /// `t:` transformations, in order.
-    pub transforms: Vec<Transform>,
-    /// `t:none` seen: inherited transformations are dropped.
-    pub t_none: bool,
-    /// `capture`.
-    pub capture: bool,
-    /// `multiMatch`.
-    pub multi_match: bool,
-    /// `log` (true) / `nolog` (false).
-    pub log: Option<bool>,
-    /// `auditlog` / `noauditlog`.
-    pub auditlog: Option<bool>,
-    /// Per-match actions in order.
-    pub run: Vec<RunAction>,
 }
 
 /// Splits an action list on commas outside single quotes; yields (name, value).
