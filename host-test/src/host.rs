@@ -93,7 +93,7 @@ pub(crate) struct HostState {
     pub done_called: bool,
     pub stdio_buf: [Vec<u8>; 2],
     pub memory: Option<Memory>,
-    pub alloc_export: Option<&'static str>,
+    pub alloc: Option<wasmtime::TypedFunc<i32, i32>>,
 }
 
 impl HostState {
@@ -124,7 +124,7 @@ impl HostState {
             done_called: false,
             stdio_buf: [Vec::new(), Vec::new()],
             memory: None,
-            alloc_export: None,
+            alloc: None,
         }
     }
 
@@ -308,15 +308,11 @@ fn return_bytes(c: &mut C<'_>, bytes: &[u8], ptr_ptr: i32, size_ptr: i32) -> Res
     let ptr = if bytes.is_empty() {
         0
     } else {
-        let name = c
-            .data()
-            .alloc_export
-            .ok_or(Fail::Status(status::INTERNAL_FAILURE))?;
         let f = c
-            .get_export(name)
-            .and_then(Extern::into_func)
+            .data()
+            .alloc
+            .clone()
             .ok_or(Fail::Status(status::INTERNAL_FAILURE))?;
-        let f = f.typed::<i32, i32>(&*c).map_err(Fail::Trap)?;
         let p = f.call(&mut *c, len).map_err(Fail::Trap)?;
         if p == 0 {
             return Err(Fail::Status(status::INTERNAL_FAILURE));

@@ -80,6 +80,7 @@
 //! - properties are all strings (see `properties`).
 
 pub mod abi;
+mod exports;
 mod host;
 mod properties;
 mod stream;
@@ -87,10 +88,12 @@ mod wasi;
 
 pub use stream::{ClientResponse, Outcome, Request, Response, Upstream};
 
+use exports::Export;
 use host::{HostState, Shared};
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use wasmtime::{Config, Engine, Instance, Linker, Module, Store, Val};
+use wasmtime::{Config, Engine, Instance, Linker, Module, Store};
 
 /// Which proxy the host imitates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -440,10 +443,14 @@ impl Plugin {
         if !has(alloc) {
             return Err(err(format!("module does not export {alloc}"), Vec::new()));
         }
-        store.data_mut().alloc_export = Some(alloc);
+        let Some(Export::A1R(alloc)) = Export::resolve(&mut store, &instance, alloc) else {
+            return Err(err(format!("{alloc} is not (i32) -> i32"), Vec::new()));
+        };
+        store.data_mut().alloc = Some(alloc);
         let mut vm = Vm {
             store,
             instance,
+            exports: HashMap::new(),
             next_context_id: 2,
             responder: None,
             plugin: self.clone(),
@@ -484,6 +491,8 @@ type Responder = Box<dyn FnMut(&HttpCall) -> Option<HttpCallResponse> + Send>;
 pub struct Vm {
     store: Store<HostState>,
     instance: Instance,
+    /// The instance's exports called so far, by name (`None`: not exported).
+    exports: HashMap<&'static str, Option<Export>>,
     next_context_id: u32,
     responder: Option<Responder>,
     /// Where the VM came from, to start a fresh one after a trap.
@@ -590,6 +599,7 @@ impl Vm {
                 let clock = old.clock;
                 self.store = fresh.store;
                 self.instance = fresh.instance;
+                self.exports.clear();
                 let st = self.store.data_mut();
                 let started = std::mem::replace(&mut st.logs, logs);
                 st.logs.extend(started);
@@ -624,22 +634,20 @@ impl Vm {
 
     /// Call an export with i32 arguments; `Ok(None)` when it is not exported or returns
     /// nothing.
-    fn call(&mut self, name: &str, args: &[i32]) -> wasmtime::Result<Option<i32>> {
-        let Some(f) = self.instance.get_func(&mut self.store, name) else {
-            return Ok(None);
-        };
-        let ty = f.ty(&self.store);
-        let params: Vec<Val> = ty
-            .params()
-            .zip(args.iter().copied().chain(std::iter::repeat(0)))
-            .map(|(t, v)| match t {
-                wasmtime::ValType::I64 => Val::I64(i64::from(v)),
-                _ => Val::I32(v),
-            })
-            .collect();
-        let mut results: Vec<Val> = ty.results().map(|_| Val::I32(0)).collect();
-        f.call(&mut self.store, &params, &mut results)?;
-        Ok(results.first().and_then(Val::i32))
+    fn call(&mut self, name: &'static str, args: &[i32]) -> wasmtime::Result<Option<i32>> {
+        let Vm {
+            store,
+            instance,
+            exports,
+            ..
+        } = self;
+        let export = exports
+            .entry(name)
+            .or_insert_with(|| Export::resolve(store, instance, name));
+        match export {
+            Some(e) => e.call(store, args),
+            None => Ok(None),
+        }
     }
 
     /// Deliver answers to unanswered `http_call`s via `proxy_on_http_call_response`, until

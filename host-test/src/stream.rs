@@ -277,7 +277,7 @@ impl Run<'_> {
     }
 
     /// Call a hook, deliver http_call answers, and classify the result.
-    fn hook(&mut self, name: &str, args: &[i32]) -> Step {
+    fn hook(&mut self, name: &'static str, args: &[i32]) -> Step {
         let ctx = self.ctx;
         self.vm.store.data_mut().effective_context = ctx;
         let mut full = vec![ctx as i32];
