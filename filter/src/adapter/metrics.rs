@@ -37,6 +37,8 @@ use proxy_wasm::types::MetricType;
 #[derive(Debug, Default)]
 pub(crate) struct Metrics {
     suffix: String,
+    /// Host ids by base name (the suffix is the same for all), so that a counter already
+    /// defined costs one lookup and no formatting.
     ids: RefCell<HashMap<String, Option<u32>>>,
 }
 
@@ -51,11 +53,16 @@ impl Metrics {
     }
 
     fn inc(&self, base: &str) {
-        let name = format!("{base}{}", self.suffix);
         let mut ids = self.ids.borrow_mut();
-        let id = *ids
-            .entry(name)
-            .or_insert_with_key(|n| hostcalls::define_metric(MetricType::Counter, n).ok());
+        let id = match ids.get(base) {
+            Some(id) => *id,
+            None => {
+                let name = format!("{base}{}", self.suffix);
+                let id = hostcalls::define_metric(MetricType::Counter, &name).ok();
+                ids.insert(base.to_owned(), id);
+                id
+            }
+        };
         if let Some(id) = id {
             let _ = hostcalls::increment_metric(id, 1);
         }
