@@ -12,15 +12,17 @@
 //!
 //! Per paranoia level (1 and 4) it prints: configure time (`Plugin::start`: instantiate and
 //! `proxy_on_configure` with CRS, compiled by wasmtime beforehand), linear memory after
-//! configure, then per request µs/request in wasm and natively and the ratio wasm ÷ native,
-//! and finally linear memory after `BENCH_MEMORY_REQUESTS` (default 2,000) more requests
-//! cycling through the whole workload. Each request is measured in alternating batches
-//! (wasm, native, wasm, native, …) and the median batch is reported, so both sides see the
-//! same machine load. The native side is `common::run_native` (the engine driven as the
-//! adapter drives it, with the two headers Envoy adds, `x-forwarded-proto` and
-//! `x-request-id`); the wasm side also pays for the adapter (header maps, buffering, log
-//! lines and audit records of attacks) and for host-test's own bookkeeping (it records every
-//! hook call), so the ratio is an upper bound of the wasm penalty.
+//! configure, then per request µs/request in wasm and natively, the ratio wasm ÷ native and
+//! the floor (the same request through the module with the engine on and no rules: what
+//! host-test and the adapter cost by themselves), and finally linear memory after
+//! `BENCH_MEMORY_REQUESTS` (default 2,000) more requests cycling through the whole workload.
+//! Each request is measured in alternating batches (wasm, native, floor, wasm, …) and the
+//! median batch is reported, so all sides see the same machine load. The native side is
+//! `common::run_native` (the engine driven as the adapter drives it, with the two headers
+//! Envoy adds, `x-forwarded-proto` and `x-request-id`); the wasm side also pays for the
+//! adapter (header maps, buffering, log lines and audit records of attacks) and for
+//! host-test's own bookkeeping (it records every hook call), so the ratio is an upper bound
+//! of the wasm penalty, and the floor shows how much of it is not the engine's.
 //!
 //! A harness-less bench (`harness = false`), not criterion: one VM is reused across
 //! requests, as a proxy worker does, and memory and configure time are part of the report.
@@ -35,6 +37,12 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use wafer_host_test::{HostOptions, LogLevel, Personality, Plugin, Request, Response, Vm};
+
+/// The floor's plugin configuration: the engine on, no rules. A request through it pays for
+/// host-test (hook calls, header maps, its records of each hook) and the adapter (reading the
+/// request, the transaction, the log hook), not for rules.
+const FLOOR_CONFIG: &[u8] =
+    br#"{"directives_map":{"default":["SecRuleEngine On"]},"default_directives":"default"}"#;
 
 /// Alternating batches per request and side.
 const ROUNDS: usize = 5;
@@ -78,32 +86,30 @@ fn to_host(req: &common::BenchRequest) -> Request {
     r
 }
 
-/// Median of `ROUNDS` batch means, in µs, for each of two alternating closures.
-fn alternate(mut a: impl FnMut(), mut b: impl FnMut()) -> (f64, f64) {
+/// Median of `ROUNDS` batch means, in µs, for each closure, the closures taking turns.
+fn alternate(fs: &mut [&mut dyn FnMut()]) -> Vec<f64> {
     // Size batches from one timed call of each (after one warm-up call).
-    a();
-    b();
     let per = |f: &mut dyn FnMut()| {
+        f();
         let t = Instant::now();
         f();
         t.elapsed().max(Duration::from_nanos(100))
     };
-    let n_a = (BATCH.as_nanos() / per(&mut a).as_nanos()).clamp(1, 100_000) as usize;
-    let n_b = (BATCH.as_nanos() / per(&mut b).as_nanos()).clamp(1, 100_000) as usize;
-    let (mut ta, mut tb) = (Vec::new(), Vec::new());
+    let n: Vec<usize> = fs
+        .iter_mut()
+        .map(|f| (BATCH.as_nanos() / per(&mut **f).as_nanos()).clamp(1, 100_000) as usize)
+        .collect();
+    let mut times = vec![Vec::new(); fs.len()];
     for _ in 0..ROUNDS {
-        let t = Instant::now();
-        for _ in 0..n_a {
-            a();
+        for ((f, &n), t_f) in fs.iter_mut().zip(&n).zip(&mut times) {
+            let t = Instant::now();
+            for _ in 0..n {
+                f();
+            }
+            t_f.push(t.elapsed().as_secs_f64() * 1e6 / n as f64);
         }
-        ta.push(t.elapsed().as_secs_f64() * 1e6 / n_a as f64);
-        let t = Instant::now();
-        for _ in 0..n_b {
-            b();
-        }
-        tb.push(t.elapsed().as_secs_f64() * 1e6 / n_b as f64);
     }
-    (median(&mut ta), median(&mut tb))
+    times.iter_mut().map(|t| median(t)).collect()
 }
 
 fn median(v: &mut [f64]) -> f64 {
@@ -150,9 +156,14 @@ fn bench_pl(plugin: &Plugin, pl: u8, memory_requests: usize) {
         native_configure.as_secs_f64() * 1e3,
         mib(after_configure)
     );
+    // The same module with no rules: what host-test and the adapter cost by themselves.
+    let Ok(mut floor) = plugin.start(HostOptions::new(Personality::Envoy), FLOOR_CONFIG) else {
+        eprintln!("PL{pl}: the floor configuration failed");
+        return;
+    };
     println!(
-        "  {:<15} {:>12} {:>12} {:>13}  outcome (wasm / native)",
-        "request", "wasm µs/req", "native µs", "wasm÷native"
+        "  {:<15} {:>12} {:>12} {:>13} {:>9}  outcome (wasm / native)",
+        "request", "wasm µs/req", "native µs", "wasm÷native", "floor µs"
     );
     let response = Response::ok(common::RESPONSE_BODY);
     let workload = common::requests();
@@ -163,21 +174,26 @@ fn bench_pl(plugin: &Plugin, pl: u8, memory_requests: usize) {
         let native_req = as_envoy_forwards(req);
         let req = &native_req;
         let native = common::describe(&rules, req);
-        let (wasm_us, native_us) = alternate(
-            || {
+        let t = alternate(&mut [
+            &mut || {
                 black_box(vm.http(black_box(&host_req), &response));
                 served += 1;
             },
-            || {
+            &mut || {
                 black_box(common::run_native(black_box(&rules), black_box(req)));
             },
-        );
+            &mut || {
+                black_box(floor.http(black_box(&host_req), &response));
+            },
+        ]);
+        let (wasm_us, native_us, floor_us) = (t[0], t[1], t[2]);
         println!(
-            "  {:<15} {:>12.1} {:>12.1} {:>13.2}  {} / {}",
+            "  {:<15} {:>12.1} {:>12.1} {:>13.2} {:>9.1}  {} / {}",
             req.name,
             wasm_us,
             native_us,
             wasm_us / native_us,
+            floor_us,
             status_of(&out),
             native,
         );
