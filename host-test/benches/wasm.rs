@@ -8,6 +8,9 @@
 //! WAFER_WASM=path/to/other.wasm BENCH_MEMORY_REQUESTS=1000000 cargo bench -p wafer-host-test --bench wasm
 //! # profiling: one request through wasm only, for ~10 s, functions named by perf
 //! WAFER_WASM_PERFMAP=1 BENCH_PROFILE=get_5_args perf record -g cargo bench -p wafer-host-test --bench wasm
+//! # instructions per request, host-test included: a fixed number of requests under callgrind
+//! BENCH_PROFILE=get_5_args BENCH_PROFILE_REQUESTS=200 valgrind --tool=callgrind \
+//!     --toggle-collect='wafer_host_test::stream::*Vm*http*' target/release/deps/wasm-<hash>
 //! ```
 //!
 //! Per paranoia level (1 and 4) it prints: configure time (`Plugin::start`: instantiate and
@@ -268,8 +271,14 @@ fn profile(plugin: &Plugin, name: &str, pl: u8) {
         std::process::exit(2);
     };
     let (req, response) = (to_host(&req), Response::ok(common::RESPONSE_BODY));
+    // `BENCH_PROFILE_REQUESTS=N`: exactly N requests instead of ~10 s (for callgrind).
+    let count = env_usize("BENCH_PROFILE_REQUESTS", 0) as u64;
     let (t, mut n) = (Instant::now(), 0u64);
-    while t.elapsed() < Duration::from_secs(10) {
+    while if count > 0 {
+        n < count
+    } else {
+        t.elapsed() < Duration::from_secs(10)
+    } {
         black_box(vm.http(black_box(&req), &response));
         n += 1;
     }
