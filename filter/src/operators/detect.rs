@@ -11,6 +11,14 @@ use super::{libinjection, OpOutput, Operator};
 #[derive(Debug)]
 pub struct DetectSqli;
 
+impl DetectSqli {
+    /// The operator, with libinjection's keyword table built (at configure time).
+    pub fn prepared() -> DetectSqli {
+        libinjection::prepare_sqli();
+        DetectSqli
+    }
+}
+
 impl Operator for DetectSqli {
     fn matches(&self, input: &[u8], out: &mut OpOutput) -> bool {
         let Some(fp) = libinjection::detect_sqli(input) else {

@@ -272,7 +272,7 @@ pub fn compile(
         "le" => Box::new(numeric::Compare::new(numeric::Cmp::Le, param)),
         "ipmatch" => Box::new(ip_match::IpMatch::new(param)?),
         "ipmatchfromfile" | "ipmatchf" => Box::new(ip_match::IpMatch::from_files(param, files)?),
-        "detectsqli" => Box::new(detect::DetectSqli),
+        "detectsqli" => Box::new(detect::DetectSqli::prepared()),
         "detectxss" => Box::new(detect::DetectXss),
         "validatebyterange" => Box::new(validate::ValidateByteRange::new(param)),
         "validateurlencoding" => Box::new(validate::ValidateUrlEncoding),

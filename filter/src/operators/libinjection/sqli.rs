@@ -136,6 +136,11 @@ fn table() -> &'static Table {
     })
 }
 
+/// Builds the keyword table if it is not built yet.
+pub fn prepare() {
+    table();
+}
+
 /// The type of `word` (ASCII case ignored) in the keyword table, [`BAREWORD`] if it is none
 /// (the crate's `sqli_data::lookup_word`; libinjection's `libinjection_sqli_lookup_word`).
 fn lookup(word: &[u8]) -> u8 {
