@@ -8,9 +8,9 @@
 //! WAFER_WASM=path/to/other.wasm BENCH_MEMORY_REQUESTS=1000000 cargo bench -p wafer-host-test --bench wasm
 //! # profiling: one request through wasm only, for ~10 s, functions named by perf
 //! WAFER_WASM_PERFMAP=1 BENCH_PROFILE=get_5_args perf record -g cargo bench -p wafer-host-test --bench wasm
-//! # instructions per request, host-test included: a fixed number of requests under callgrind
-//! BENCH_PROFILE=get_5_args BENCH_PROFILE_REQUESTS=200 valgrind --tool=callgrind \
-//!     --toggle-collect='wafer_host_test::stream::*Vm*http*' target/release/deps/wasm-<hash>
+//! # instructions per request by wasm function: callgrind on the profile mode, with
+//! # BENCH_PROFILE_REQUESTS=N for a fixed number of requests
+//! bench/wasm-instructions.sh get_5_args
 //! ```
 //!
 //! Per paranoia level (1 and 4) it prints: configure time (`Plugin::start`: instantiate and

@@ -4,8 +4,8 @@
 //! Looking an export up by name and calling it through `Func::call` costs wasmtime a string
 //! lookup, a type registration and a conversion of every argument on each call: 5–8 % of
 //! the benchmark GET's time under host-test (session 19), which `benches/wasm.rs` would
-//! otherwise charge to the filter. The proxy-wasm hooks all take and return `i32`s, so the signatures it uses have
-//! typed forms here; any other signature falls back to the dynamic call.
+//! otherwise charge to the filter. The proxy-wasm hooks all take and return `i32`s, so the
+//! signatures they use have typed forms here; any other falls back to the dynamic call.
 
 use wasmtime::{Func, Instance, Store, TypedFunc, Val};
 
