@@ -25,7 +25,8 @@ bin=$(cargo bench -p wafer-host-test --bench wasm --no-run 2>&1 |
   grep -o 'target/release/deps/wasm-[0-9a-f]*' | head -1)
 [ -n "$bin" ] || { echo "could not build the host-test bench" >&2; exit 1; }
 out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
+# wasmtime leaves its perf maps (/tmp/perf-<pid>.map) behind; they go with the rest.
+trap 'for p in "$out"/pid.*; do [ -f "$p" ] && rm -f "/tmp/perf-$(cat "$p").map"; done; rm -rf "$out"' EXIT
 for n in 100 300; do
   WAFER_WASM="$wasm" WAFER_WASM_PERFMAP=1 BENCH_PROFILE="$name" BENCH_PROFILE_PL="$pl" \
     BENCH_PROFILE_REQUESTS=$n valgrind --tool=callgrind --dump-instr=yes \

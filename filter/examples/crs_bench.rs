@@ -69,8 +69,9 @@ fn evict(junk: &mut [u8], round: usize) {
     std::hint::black_box(junk);
 }
 
-/// [`evict`], then [`one`], timed apart from the eviction: what callgrind's cache
-/// simulation counts with `COLD=1` in `bench/instructions.sh`, less `evict`'s own share.
+/// [`evict`] (nothing without `COLD`: `junk` is empty), then [`one`], timed apart from the
+/// eviction: what callgrind's cache simulation counts with `COLD=1` in
+/// `bench/instructions.sh`, less `evict`'s own share.
 #[inline(never)]
 fn cold_one(
     junk: &mut [u8],
@@ -134,13 +135,7 @@ fn main() {
         let mut junk = vec![0u8; cold_kib << 10];
         let mut timed = Duration::ZERO;
         for round in 0..n {
-            if junk.is_empty() {
-                let t = Instant::now();
-                one(&rules, &req);
-                timed += t.elapsed();
-            } else {
-                timed += cold_one(&mut junk, round, &rules, &req);
-            }
+            timed += cold_one(&mut junk, round, &rules, &req);
         }
         println!(
             "{} PL{pl}: {:.1} µs/request{} ({matches} matches, {allocs} allocations)",

@@ -140,7 +140,7 @@ fn bench_pl(plugin: &Plugin, pl: u8, memory_requests: usize) {
     opts.log_level = LogLevel::Info;
     let config = common::plugin_config(pl);
     let t = Instant::now();
-    let mut vm: Vm = match plugin.start(opts, config.as_bytes()) {
+    let mut vm: Vm = match plugin.start(opts.clone(), config.as_bytes()) {
         Ok(vm) => vm,
         Err(e) => {
             eprintln!("PL{pl}: configure failed: {e:?}");
@@ -159,8 +159,9 @@ fn bench_pl(plugin: &Plugin, pl: u8, memory_requests: usize) {
         native_configure.as_secs_f64() * 1e3,
         mib(after_configure)
     );
-    // The same module with no rules: what host-test and the adapter cost by themselves.
-    let Ok(mut floor) = plugin.start(HostOptions::new(Personality::Envoy), FLOOR_CONFIG) else {
+    // The same module and host options with no rules: what host-test and the adapter cost
+    // by themselves.
+    let Ok(mut floor) = plugin.start(opts, FLOOR_CONFIG) else {
         eprintln!("PL{pl}: the floor configuration failed");
         return;
     };
