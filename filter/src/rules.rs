@@ -177,8 +177,9 @@ impl Default for Settings {
 #[derive(Debug)]
 #[repr(C)]
 pub struct RuleOperator {
-    /// Compiled operator when the parameter is constant.
-    pub compiled: Option<Box<dyn Operator>>,
+    /// Compiled operator when the parameter is constant; shared by the rules whose
+    /// operator, parameter and data-file directory are the same (see `Compiler::operators`).
+    pub compiled: Option<Arc<dyn Operator>>,
     /// `!@…`.
     pub negated: bool,
     /// The parameter template when it holds macros (compiled per transaction).
@@ -457,6 +458,11 @@ struct Compiler<'a> {
     updates: Vec<(Directive, Update)>,
     /// Transformation chains seen so far → id.
     chains: HashMap<String, u32>,
+    /// Operators compiled so far, by lower-case name, parameter and the directory data
+    /// files are read from: CRS repeats some (`@pmFromFile lfi-os-files.data` and
+    /// `unix-shell.data` twice, a few long `@rx`), which are then built once, and their
+    /// automata and regex caches held once.
+    operators: HashMap<(String, String, String), Arc<dyn Operator>>,
 }
 
 enum Update {
@@ -483,6 +489,7 @@ impl RuleSet {
             open_chain: None,
             updates: Vec::new(),
             chains: HashMap::new(),
+            operators: HashMap::new(),
         };
         for d in &directives {
             c.directive(d)?;
@@ -906,7 +913,7 @@ impl Compiler<'_> {
         Ok(())
     }
 
-    fn operator(&self, d: &Directive, text: &str) -> Result<RuleOperator, ConfigError> {
+    fn operator(&mut self, d: &Directive, text: &str) -> Result<RuleOperator, ConfigError> {
         let (negated, rest) = match text.trim_start().strip_prefix('!') {
             Some(r) => (true, r),
             None => (false, text.trim_start()),
@@ -932,7 +939,16 @@ impl Compiler<'_> {
             let _ = operators::compile(&name, "", &files).map_err(|e| d.error(e))?;
             None
         } else {
-            Some(operators::compile(&name, &param, &files).map_err(|e| d.error(e))?)
+            let key = (name.to_ascii_lowercase(), param.clone(), files.base.to_string());
+            Some(match self.operators.get(&key) {
+                Some(op) => Arc::clone(op),
+                None => {
+                    let op: Arc<dyn Operator> =
+                        operators::compile(&name, &param, &files).map_err(|e| d.error(e))?.into();
+                    self.operators.insert(key, Arc::clone(&op));
+                    op
+                }
+            })
         };
         Ok(RuleOperator {
             name,

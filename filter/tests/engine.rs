@@ -639,3 +639,46 @@ SecRule REQUEST_HEADERS_NAMES "@streq x-h" "id:5,phase:1,pass,log"
         assert_eq!(logged_ids(&tx), [1, 2, 5, 3, 4]);
     }
 }
+
+/// Rules with the same operator and parameter share one compiled operator (CRS reads
+/// `lfi-os-files.data` and `unix-shell.data` twice each); a data file of the same name in
+/// another directory is another file, and each rule matches on its own.
+#[test]
+fn identical_operators_are_compiled_once_and_data_files_stay_per_directory() {
+    let mut files = FileSet::new();
+    files.insert("a/words.data", "rolex\n");
+    files.insert("b/words.data", "pills\n");
+    files.insert(
+        "a/rules.conf",
+        "SecRule ARGS \"@pmFromFile words.data\" \"id:1,phase:2,deny,status:403\"\n\
+         SecRule REQUEST_HEADERS \"@pmFromFile words.data\" \"id:2,phase:2,deny,status:401\"\n\
+         SecRule ARGS_NAMES \"@rx ^x\" \"id:3,phase:2,pass\"\n\
+         SecRule ARGS_NAMES \"@rx ^x\" \"id:4,phase:2,pass\"\n",
+    );
+    files.insert(
+        "b/rules.conf",
+        "SecRule ARGS \"@pmFromFile words.data\" \"id:5,phase:2,deny,status:402\"\n",
+    );
+    let rs = Arc::new(
+        RuleSet::compile(
+            "main.conf",
+            "SecRuleEngine On\nInclude a/rules.conf\nInclude b/rules.conf\n",
+            &files,
+        )
+        .expect("rules compile"),
+    );
+    let op = |id: u64| {
+        let rule = rs.rule_by_id(id).expect("rule");
+        Arc::clone(rule.op.as_ref().and_then(|o| o.compiled.as_ref()).expect("compiled"))
+    };
+    assert!(Arc::ptr_eq(&op(1), &op(2)));
+    assert!(Arc::ptr_eq(&op(3), &op(4)));
+    assert!(!Arc::ptr_eq(&op(1), &op(5)));
+    let status = |q: &str| {
+        let tx = run(&rs, "GET", &format!("/?q={q}"), &[("Host", "a")], b"");
+        tx.intervention().map(|iv| iv.status)
+    };
+    assert_eq!(status("rolex"), Some(403));
+    assert_eq!(status("pills"), Some(402));
+    assert_eq!(status("plain"), None);
+}
