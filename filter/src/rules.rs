@@ -939,12 +939,17 @@ impl Compiler<'_> {
             let _ = operators::compile(&name, "", &files).map_err(|e| d.error(e))?;
             None
         } else {
-            let key = (name.to_ascii_lowercase(), param.clone(), files.base.to_string());
+            let key = (
+                name.to_ascii_lowercase(),
+                param.clone(),
+                files.base.to_string(),
+            );
             Some(match self.operators.get(&key) {
                 Some(op) => Arc::clone(op),
                 None => {
-                    let op: Arc<dyn Operator> =
-                        operators::compile(&name, &param, &files).map_err(|e| d.error(e))?.into();
+                    let op: Arc<dyn Operator> = operators::compile(&name, &param, &files)
+                        .map_err(|e| d.error(e))?
+                        .into();
                     self.operators.insert(key, Arc::clone(&op));
                     op
                 }

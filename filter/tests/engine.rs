@@ -669,7 +669,12 @@ fn identical_operators_are_compiled_once_and_data_files_stay_per_directory() {
     );
     let op = |id: u64| {
         let rule = rs.rule_by_id(id).expect("rule");
-        Arc::clone(rule.op.as_ref().and_then(|o| o.compiled.as_ref()).expect("compiled"))
+        Arc::clone(
+            rule.op
+                .as_ref()
+                .and_then(|o| o.compiled.as_ref())
+                .expect("compiled"),
+        )
     };
     assert!(Arc::ptr_eq(&op(1), &op(2)));
     assert!(Arc::ptr_eq(&op(3), &op(4)));
