@@ -7,7 +7,10 @@
 # the loader and the allocator placed things).
 #
 #   bench/instructions.sh get [PL]        # also post_form, post_json, sqli, xss, rce
-#   EXTRA="SecRuleRemoveById 934100" bench/instructions.sh post_form   # what one rule costs
+#   EXTRA="SecRuleRemoveById 934100" bench/instructions.sh post_form   # what removing one saves
+#   # one rule alone (removals apply to every rule, later ones too, as in libmodsecurity 3:
+#   # leave the ids out of the range):
+#   EXTRA='SecRuleRemoveById 1 4-9999999;SecRule ARGS "@rx a" "id:3,phase:2,pass"' bench/instructions.sh get
 #   BIN=/path/to/other/crs_bench bench/instructions.sh post_json 4      # another build
 #   COLD=1 bench/instructions.sh get      # cache lines a request fetches when it starts cold
 #
