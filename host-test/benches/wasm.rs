@@ -260,12 +260,14 @@ fn main() {
 /// Profiling mode (`BENCH_PROFILE=<request name>`, optional `BENCH_PROFILE_PL`): only that
 /// request, only through wasm, for ~10 s, and nothing else, so that a sampling profiler
 /// (`perf record` with `WAFER_WASM_PERFMAP=1`) sees the filter's own functions.
+/// `BENCH_PROFILE_PL=0` runs it through the floor's configuration (no rules) instead.
 fn profile(plugin: &Plugin, name: &str, pl: u8) {
+    let config = match pl {
+        0 => FLOOR_CONFIG.to_vec(),
+        _ => common::plugin_config(pl).into_bytes(),
+    };
     let mut vm = plugin
-        .start(
-            HostOptions::new(Personality::Envoy),
-            common::plugin_config(pl).as_bytes(),
-        )
+        .start(HostOptions::new(Personality::Envoy), &config)
         .unwrap_or_else(|e| panic!("configure failed: {e:?}"));
     let Some(req) = common::requests().into_iter().find(|r| r.name == name) else {
         eprintln!("no request named {name}");

@@ -349,6 +349,18 @@ pub struct Plugin {
     shared: Arc<Mutex<Shared>>,
 }
 
+/// The wasmtime configuration modules are compiled with (wasmtime's defaults: Cranelift,
+/// optimised for speed). `WAFER_WASM_PERFMAP=1` also writes /tmp/perf-<pid>.map so `perf
+/// report` names the filter's functions (build the module with its name section to profile
+/// it); that does not change the code.
+pub fn engine_config() -> Config {
+    let mut config = Config::new();
+    if std::env::var_os("WAFER_WASM_PERFMAP").is_some() {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
+    config
+}
+
 impl Plugin {
     /// Compile the `.wasm` file at `path`.
     pub fn load(path: impl AsRef<Path>) -> Result<Self, Error> {
@@ -360,13 +372,7 @@ impl Plugin {
 
     /// Compile a module from bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
-        let mut config = Config::new();
-        // `WAFER_WASM_PERFMAP=1` writes /tmp/perf-<pid>.map so `perf report` names the
-        // filter's functions (build the module with its name section to profile it).
-        if std::env::var_os("WAFER_WASM_PERFMAP").is_some() {
-            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
-        }
-        let engine = Engine::new(&config).map_err(|e| err(e.to_string(), Vec::new()))?;
+        let engine = Engine::new(&engine_config()).map_err(|e| err(e.to_string(), Vec::new()))?;
         let module =
             Module::new(&engine, bytes).map_err(|e| err(format!("compile: {e}"), Vec::new()))?;
         let abi_ok = module.exports().any(|e| {
