@@ -903,7 +903,7 @@ impl Cluster {
         if value.len() < self.min_len {
             return;
         }
-        self.ac.each_match(value, |pattern| {
+        self.ac.each_match(value, &mut |pattern| {
             for &(g, i) in self.users.get(pattern).into_iter().flatten() {
                 if mask >> g & 1 == 0 {
                     continue;
@@ -976,7 +976,14 @@ impl Walker {
     }
 
     /// Calls `f(pattern)` for every occurrence of a literal in `hay`.
-    fn each_match(&self, hay: &[u8], mut f: impl FnMut(usize)) {
+    ///
+    /// Not inlined in the wasm build: inlined into the scans' large closures, the walk's
+    /// state, position and the heap base were spilled to the stack and reloaded at every
+    /// byte by Cranelift (`bench/wasm-hot.sh`). `f` is `dyn` so that one copy serves both
+    /// scans: a generic copy per scan had one caller each, and wasm-opt inlined it back.
+    #[cfg_attr(target_arch = "wasm32", inline(never))]
+    #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+    fn each_match(&self, hay: &[u8], f: &mut dyn FnMut(usize)) {
         match self {
             Walker::Dfa(a) => {
                 for m in a.find_overlapping_iter(hay) {
@@ -1078,7 +1085,7 @@ impl Group {
         if value.len() < min_len {
             return;
         }
-        ac.each_match(value, |pattern| {
+        ac.each_match(value, &mut |pattern| {
             for &i in users.get(pattern).into_iter().flatten() {
                 self.credit(i as usize, bit, &mut mark);
             }
