@@ -2,14 +2,15 @@
 # The machine code one wasm function of the filter runs as under host-test (wasmtime,
 # Cranelift), each instruction with how often it ran per request, counted by callgrind:
 # where `bench/wasm-instructions.sh` says which function costs, this says why (register
-# spills, reloads of the heap base, code duplicated by inlining). Takes ~2 minutes.
+# spills, reloads of the heap base, code duplicated by inlining). Takes ~2.5 minutes.
 #
 #   WAFER_WASM=/abs/named.wasm bench/wasm-hot.sh get_5_args 10scan_group28 [PL] [MIN]
 #
 # The function is the first whose name (mangled, as in the module's name section) contains
 # the second argument; instructions that ran fewer than MIN times per request (default 20)
 # are left out. WAFER_WASM (required) is the module, built with its name section (see
-# bench/wasm-instructions.sh for how).
+# bench/wasm-instructions.sh for how; wasm-opt inlines a little differently with `-g`, so
+# check a change on dist/wafer.wasm's totals too).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 name="${1:?request name: get_5_args, post_form_1k, post_json_20k, sqli, xss, rce}"
@@ -32,6 +33,8 @@ echo $! >"$out/pid"
 wait "$(cat "$out/pid")"
 python3 - "$out" "$func" "$requests" "$min" "$(cat "$out/pid")" <<'PY'
 import collections, re, subprocess, sys
+sys.path.insert(0, "bench")
+from callgrind_costs import self_costs
 out, func, requests, least, pid = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
 
 # Where the function is at run time (wasmtime's perf map) and in the compiled artifact
@@ -56,25 +59,11 @@ for line in symbols.splitlines():
 if static is None:
     sys.exit(f"{full} not found in the compiled module")
 
-# Instructions run per address, inside the function; the calls' inclusive costs are not
-# the call instruction's own.
-cost, addr, skip = collections.Counter(), 0, False
-for line in open(f"{out}/cg"):
-    if line.startswith("calls="):
-        skip = True
-    elif line[:1] in "0123456789+-*":
-        t = line.split()
-        a = t[0]
-        if a.startswith("0x"):
-            addr = int(a, 16)
-        elif a[0] in "+-":
-            d = int(a[1:], 16) if a[1:].startswith("0x") else int(a[1:])
-            addr += d if a[0] == "+" else -d
-        if skip:
-            skip = False
-            continue
-        if start <= addr < start + size:
-            cost[addr - start] += int(t[-1])
+# Instructions run per address, inside the function.
+cost = collections.Counter()
+for _, addr, n in self_costs(f"{out}/cg"):
+    if start <= addr < start + size:
+        cost[addr - start] += n
 asm = subprocess.run(["objdump", "-d", "--no-show-raw-insn", f"--start-address={static}",
                       f"--stop-address={static + size}", f"{out}/module.cwasm"],
                      capture_output=True, text=True, check=True).stdout

@@ -38,7 +38,9 @@ for n in 100 300; do
 done
 wait
 python3 - "$out" "$name" "$pl" "$top" <<'PY'
-import bisect, collections, glob, re, sys
+import bisect, collections, re, sys
+sys.path.insert(0, "bench")
+from callgrind_costs import self_costs
 out, name, pl, top = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 
 def demangle(s):
@@ -69,33 +71,11 @@ def per_function(n):
         ranges.append((int(a, 16), int(size, 16), fn))
     ranges.sort()
     starts = [r[0] for r in ranges]
-    cost, names, fn, addr, skip = collections.Counter(), {}, "?", 0, False
-    for line in open(f"{out}/cg.{n}"):
-        if line.startswith(("fn=", "cfn=")):
-            v = line.split("=", 1)[1].strip()
-            m = re.match(r"\((\d+)\)\s*(.*)", v)
-            if m:
-                if m.group(2):
-                    names[m.group(1)] = m.group(2)
-                v = names.get(m.group(1), v)
-            if line.startswith("fn="):
-                fn = v
-        elif line.startswith("calls="):
-            skip = True  # the next cost line is the call's inclusive cost
-        elif line[:1] in "0123456789+-*":
-            t = line.split()
-            a = t[0]
-            if a.startswith("0x"):
-                addr = int(a, 16)
-            elif a[0] in "+-":
-                d = int(a[1:], 16) if a[1:].startswith("0x") else int(a[1:])
-                addr += d if a[0] == "+" else -d
-            if skip:
-                skip = False
-                continue
-            i = bisect.bisect_right(starts, addr) - 1
-            inside = i >= 0 and addr < ranges[i][0] + ranges[i][1]
-            cost[("wasm", ranges[i][2]) if inside else ("host", fn)] += int(t[-1])
+    cost = collections.Counter()
+    for fn, addr, c in self_costs(f"{out}/cg.{n}"):
+        i = bisect.bisect_right(starts, addr) - 1
+        inside = i >= 0 and addr < ranges[i][0] + ranges[i][1]
+        cost[("wasm", ranges[i][2]) if inside else ("host", fn)] += c
     return cost
 
 a, b = per_function(100), per_function(300)
