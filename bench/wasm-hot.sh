@@ -8,7 +8,8 @@
 #
 # The function is the first whose name (mangled, as in the module's name section) contains
 # the second argument; instructions that ran fewer than MIN times per request (default 20)
-# are left out. WAFER_WASM (required) is the module, built with its name section (see
+# are left out. Counts are one run of 200 requests divided by 200, the first request's
+# one-time work included (bench/wasm-instructions.sh takes the difference of two runs). WAFER_WASM (required) is the module, built with its name section (see
 # bench/wasm-instructions.sh for how; wasm-opt inlines a little differently with `-g`, so
 # check a change on dist/wafer.wasm's totals too).
 set -euo pipefail
